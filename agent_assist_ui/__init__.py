@@ -1,0 +1,1 @@
+"""agent_assist_ui package."""

@@ -1,0 +1,101 @@
+"""The hybrid index contract that every Qdrant backend implements.
+
+Two backends implement it: ``EdgeHybridIndex`` (qdrant-edge, in-process, the embedded default)
+and ``ServerHybridIndex`` (a Qdrant server through qdrant-client; its local mode in tests). Both
+pass ``tests/contracts/test_hybrid_index_contract.py``.
+
+Each point carries one chunk. Every point has the sparse lexical vector ``SPARSE_VECTOR`` (term
+frequencies, scored with Qdrant's IDF modifier); only chunks chosen for it have the dense vector
+``DENSE_VECTOR``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
+
+DENSE_VECTOR = "dense"
+SPARSE_VECTOR = "lexical"
+
+# Payload fields with a keyword index; filters may use only these.
+FILTERABLE_FIELDS = ("doc_id", "doc_kind", "section", "code", "field", "levels", "agency")
+
+
+class IndexFilter(BaseModel):
+    """Restrict a query to chunks whose payload matches every non-empty list (any value in it)."""
+
+    doc_id: list[str] = Field(default_factory=list)
+    doc_kind: list[str] = Field(default_factory=list)
+    section: list[str] = Field(default_factory=list)
+    code: list[str] = Field(default_factory=list)
+    field: list[str] = Field(default_factory=list)
+    levels: list[str] = Field(default_factory=list)
+    agency: list[str] = Field(default_factory=list)
+
+    def conditions(self) -> dict[str, list[str]]:
+        """The non-empty conditions, by payload field."""
+        return {name: values for name in FILTERABLE_FIELDS if (values := getattr(self, name))}
+
+
+@runtime_checkable
+class HybridIndex(Protocol):
+    """A collection of chunk points with a dense and a sparse vector, queried by either or both."""
+
+    def ensure_collection(self, *, dense_size: int) -> None:
+        """Create the collection and its payload indexes when missing; check the size otherwise.
+
+        Raises:
+            IndexBackendError: the existing collection has another dense size.
+        """
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        """Insert or replace points by ``point_id``."""
+
+    def delete_document(self, doc_id: str, *, keep_point_ids: Collection[str] = ()) -> int:
+        """Delete the document's points except ``keep_point_ids``; return how many went."""
+
+    def document_point_ids(self, doc_id: str) -> set[str]:
+        """Ids of the points a document has in the index."""
+
+    def document_ids(self) -> set[str]:
+        """Every ``doc_id`` that has at least one point."""
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """The document's chunks, in ``chunk_id`` order."""
+
+    def count(self, query_filter: IndexFilter | None = None) -> int:
+        """How many points match the filter (all points without one)."""
+
+    def query_dense(
+        self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None
+    ) -> list[ScoredChunk]:
+        """Nearest chunks by cosine similarity of the dense vector."""
+
+    def query_sparse(
+        self, vector: SparseVector, *, limit: int, query_filter: IndexFilter | None = None
+    ) -> list[ScoredChunk]:
+        """Best chunks by the sparse dot product with IDF weighting."""
+
+    def query_hybrid(
+        self,
+        *,
+        dense: Sequence[float] | None,
+        sparse: SparseVector,
+        limit: int,
+        prefetch_limit: int = 100,
+        query_filter: IndexFilter | None = None,
+    ) -> list[ScoredChunk]:
+        """Dense and sparse prefetches fused by reciprocal rank fusion inside Qdrant.
+
+        Without ``dense`` this is the sparse query alone.
+        """
+
+    def flush(self) -> None:
+        """Make every write durable."""
+
+    def close(self) -> None:
+        """Release files and connections; the object is unusable afterwards."""

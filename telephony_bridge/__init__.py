@@ -1,0 +1,1 @@
+"""telephony_bridge package."""
