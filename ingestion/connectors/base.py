@@ -49,7 +49,7 @@ class Connector(Protocol):
         """
 
     def has_changed(self, ref: ItemRef, known_version: str | None) -> bool:
-        """Whether ``ref`` differs from what was stored under ``known_version`` (None: never seen)."""
+        """Whether ``ref`` differs from what was stored as ``known_version`` (None: unseen)."""
 
     def fetch(self, ref: ItemRef) -> SourceRecord:
         """The item exactly as the source gives it.

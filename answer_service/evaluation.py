@@ -1,0 +1,230 @@
+"""Retrieval and routing evaluation on labelled questions, with baselines, as a Markdown table.
+
+``python -m answer_service.evaluation`` runs the project's retrieval over the labelled questions
+(``../shared/data/eval``), each as written and with its diacritics removed, and prints hit@1,
+hit@5, MRR@10 and route accuracy, overall and by style, next to three baselines on the same
+procedures: Haystack's in-memory BM25 retriever with its default tokenization, the dense list
+alone and the lexical lists alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from answer_service.routing import classify_route
+from ingestion.models import Procedure, RecordKind
+from search.engine import SearchEngine
+from search.text.vietnamese import clean_text, fold_accents
+
+Ranker = Callable[[str], list[str]]  # question -> procedure codes, best first
+
+
+@dataclass
+class Question:
+    qid: str
+    text: str
+    expected_codes: list[str]
+    expected_route: str
+    style: str
+
+
+@dataclass
+class Scores:
+    n: int = 0
+    hit1: float = 0.0
+    hit5: float = 0.0
+    mrr10: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+
+    def add(self, ranked: list[str], expected: list[str]) -> None:
+        self.n += 1
+        rank = next((i for i, code in enumerate(ranked[:10]) if code in expected), None)
+        if rank is not None:
+            self.hit1 += rank == 0
+            self.hit5 += rank < 5
+            self.mrr10 += 1 / (rank + 1)
+
+    def row(self) -> tuple[float, float, float]:
+        n = self.n or 1
+        return self.hit1 / n, self.hit5 / n, self.mrr10 / n
+
+
+def load_dev_questions(path: Path) -> list[Question]:
+    questions = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            q = json.loads(line)
+            questions.append(
+                Question(
+                    q["id"], q["question"], q["expected_codes"], q["expected_route"], q["style"]
+                )
+            )
+    return questions
+
+
+def load_faq_questions(path: Path, procedures: Iterable[Procedure]) -> list[Question]:
+    """The portal's FAQ questions, labelled by matching their expected title to a procedure."""
+    by_title: dict[str, list[str]] = defaultdict(list)
+    for p in procedures:
+        by_title[fold_accents(clean_text(p.name)).lower().strip(" .")].append(p.code)
+    questions = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines()):
+        if not line.strip():
+            continue
+        q = json.loads(line)
+        title = fold_accents(clean_text(q.get("expected_procedure_title", ""))).lower().strip(" .")
+        codes = by_title.get(title, [])
+        if codes:
+            questions.append(Question(f"faq-{n}", q["question"], codes, "procedure", "faq"))
+    return questions
+
+
+def evaluate(rankers: dict[str, Ranker], questions: list[Question]) -> dict[str, dict[str, Scores]]:
+    """Scores per ranker and per style ("all", each style, and "*-unaccented" twins)."""
+    results: dict[str, dict[str, Scores]] = {name: defaultdict(Scores) for name in rankers}
+    for q in questions:
+        if q.expected_route != "procedure" or not q.expected_codes:
+            continue
+        for variant, text in (("", q.text), ("-unaccented", fold_accents(q.text))):
+            for name, ranker in rankers.items():
+                started = time.perf_counter()
+                ranked = ranker(text)
+                elapsed = (time.perf_counter() - started) * 1000
+                for key in (f"all{variant}", f"{q.style}{variant}"):
+                    results[name][key].add(ranked, q.expected_codes)
+                    results[name][key].latencies_ms.append(elapsed)
+    return results
+
+
+def route_accuracy(questions: list[Question]) -> tuple[float, float, list[str]]:
+    """Accuracy as written and without diacritics, and the questions routed wrong."""
+    wrong = []
+    right = right_folded = 0
+    for q in questions:
+        ok = classify_route(q.text).route.value == q.expected_route
+        ok_folded = classify_route(fold_accents(q.text)).route.value == q.expected_route
+        right += ok
+        right_folded += ok_folded
+        if not ok:
+            wrong.append(f"{q.qid}: expected {q.expected_route}")
+    n = len(questions) or 1
+    return right / n, right_folded / n, wrong
+
+
+def bm25_baseline(procedures: list[Procedure]) -> Ranker:
+    """Haystack's InMemoryBM25Retriever with its default tokenization, one document a procedure."""
+    from haystack import Document
+    from haystack.components.retrievers.in_memory import InMemoryBM25Retriever
+    from haystack.document_stores.in_memory import InMemoryDocumentStore
+
+    from ingestion.chunking import procedure_sections
+
+    store = InMemoryDocumentStore()
+    store.write_documents(
+        [
+            Document(
+                content="\n".join(text for _, text in procedure_sections(p)), meta={"code": p.code}
+            )
+            for p in procedures
+        ]
+    )
+    retriever = InMemoryBM25Retriever(document_store=store, top_k=10)
+    return lambda text: [d.meta["code"] for d in retriever.run(query=text)["documents"]]
+
+
+def engine_ranker(engine: SearchEngine, *, dense: bool = True, lexical: bool = True) -> Ranker:
+    def rank(text: str) -> list[str]:
+        result = engine.retriever.retrieve(text, top_k=10, use_dense=dense, use_lexical=lexical)
+        return [h.code for h in result.hits if h.doc_kind == "procedure"]
+
+    return rank
+
+
+def render_table(title: str, results: dict[str, dict[str, Scores]], styles: list[str]) -> str:
+    lines = [f"### {title}", "", "| ranker | questions | n | hit@1 | hit@5 | MRR@10 | p50 ms |"]
+    lines.append("|---|---|---|---|---|---|---|")
+    for name, by_style in results.items():
+        for style in styles:
+            scores = by_style.get(style)
+            if scores is None or not scores.n:
+                continue
+            h1, h5, mrr = scores.row()
+            lat = sorted(scores.latencies_ms)
+            p50 = lat[len(lat) // 2] if lat else 0.0
+            lines.append(
+                f"| {name} | {style} | {scores.n} | {h1:.3f} | {h5:.3f} | {mrr:.3f} | {p50:.1f} |"
+            )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ingestion.catalog import Catalog
+    from ingestion.settings import default_shared_data, get_settings
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--eval-dir", type=Path, default=default_shared_data() / "eval")
+    parser.add_argument("--output", type=Path, help="also write the Markdown here")
+    parser.add_argument("--no-baselines", action="store_true")
+    args = parser.parse_args(argv)
+
+    dev_path = args.eval_dir / "dev-questions.jsonl"
+    if not dev_path.exists():
+        print(f"no labelled questions at {dev_path}", file=sys.stderr)
+        return 2
+    settings = get_settings()
+    catalog = Catalog(settings.catalog_url)
+    procedures = [
+        Procedure.model_validate(n) for n in catalog.iter_normalized(RecordKind.PROCEDURE)
+    ]
+    if not procedures:
+        print("the knowledge base is empty: run `hotline sync` first", file=sys.stderr)
+        return 2
+    engine = SearchEngine.open(settings)
+    dev = load_dev_questions(dev_path)
+    faq = load_faq_questions(args.eval_dir / "dvc_faq_qa_74.jsonl", procedures)
+
+    rankers: dict[str, Ranker] = {"hybrid (ours)": engine_ranker(engine)}
+    if not args.no_baselines:
+        rankers["lexical only (ours)"] = engine_ranker(engine, dense=False)
+        rankers["dense only (e5-small)"] = engine_ranker(engine, lexical=False)
+        rankers["Haystack BM25 default"] = bm25_baseline(procedures)
+    dev_results = evaluate(rankers, dev)
+    faq_results = evaluate(rankers, faq)
+    styles = sorted({q.style for q in dev})
+    style_keys = ["all", "all-unaccented"] + [s for st in styles for s in (st, f"{st}-unaccented")]
+    routed, routed_folded, wrong = route_accuracy(dev)
+
+    report = [
+        f"Procedures indexed: {len(procedures)}. Dev questions: {len(dev)} "
+        f"({sum(q.expected_route == 'procedure' for q in dev)} about a procedure). "
+        f"FAQ questions matched to a procedure: {len(faq)}.",
+        "",
+        render_table("Dev questions", dev_results, style_keys),
+        "",
+        render_table(
+            "Portal FAQ questions (not used for tuning)", faq_results, ["all", "all-unaccented"]
+        ),
+        "",
+        f"Route accuracy: {routed:.3f} as written, {routed_folded:.3f} without diacritics "
+        f"({len(dev)} questions).",
+    ]
+    if wrong:
+        report.append("Routed wrong: " + "; ".join(wrong))
+    text = "\n".join(report)
+    print(text)
+    if args.output:
+        args.output.write_text(text + "\n", encoding="utf-8")
+    engine.close()
+    catalog.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,237 @@
+"""Scope routing: what kind of contact a message is, before any procedure is searched.
+
+Emergencies go to their number and are never answered with a procedure; complaints and
+denunciations get the proper channel; reports of broken public infrastructure become tickets;
+unrelated chat gets a polite out-of-scope reply; everything else is a procedure question.
+
+The rules are cue phrases over the accent-folded text (citizens often type without diacritics),
+weighted and summed per route. Emergencies need an urgency or danger cue together with their
+kind, so "thủ tục hưởng chế độ tai nạn lao động" stays a procedure question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+
+from search.text.vietnamese import clean_text, fold_accents
+
+
+class Route(str, Enum):
+    PROCEDURE = "procedure"
+    EMERGENCY_113 = "emergency_113"  # police and security
+    EMERGENCY_114 = "emergency_114"  # fire and rescue
+    EMERGENCY_115 = "emergency_115"  # ambulance
+    COMPLAINT = "complaint"  # khiếu nại, tố cáo, phản ánh về cán bộ
+    INCIDENT_REPORT = "incident_report"  # broken public infrastructure, sanitation
+    OUT_OF_DOMAIN = "out_of_domain"
+
+    @property
+    def is_emergency(self) -> bool:
+        return self in (Route.EMERGENCY_113, Route.EMERGENCY_114, Route.EMERGENCY_115)
+
+
+# Cue phrases, written with diacritics for readability and folded before matching.
+_CUES: dict[Route, dict[str, float]] = {
+    Route.EMERGENCY_113: {
+        "đánh nhau": 2,
+        "hung khí": 2,
+        "dao": 0.5,
+        "cướp": 2,
+        "trộm": 1.5,
+        "đập phá": 2,
+        "đánh vợ": 2,
+        "đánh người": 2,
+        "bạo hành": 2,
+        "đe dọa": 1.5,
+        "bắt cóc": 2.5,
+        "giết": 2.5,
+        "súng": 2,
+        "lừa đảo": 1.5,
+        "bị lừa": 2,
+        "giả danh": 1.5,
+        "chuyển tiền": 1,
+        "say rượu": 1,
+        "côn đồ": 2,
+        "hành hung": 2,
+        "xô xát": 2,
+        "đột nhập": 2,
+    },
+    Route.EMERGENCY_114: {
+        "cháy": 2,
+        "hỏa hoạn": 2.5,
+        "nổ": 1.5,
+        "khói": 1.5,
+        "khí gas": 2,
+        "rò rỉ gas": 2.5,
+        "mắc kẹt": 2,
+        "bị kẹt": 2,
+        "kẹt trên": 2,
+        "lũ": 1.5,
+        "nước dâng": 2,
+        "đuối nước": 2.5,
+        "chìm": 1.5,
+        "sập": 1.5,
+        "cứu hộ": 2,
+        "cứu nạn": 2,
+    },
+    Route.EMERGENCY_115: {
+        "cấp cứu": 2.5,
+        "xe cứu thương": 2.5,
+        "khó thở": 2,
+        "bất tỉnh": 2.5,
+        "ngất": 2,
+        "co giật": 2.5,
+        "chảy máu": 2,
+        "đột quỵ": 2.5,
+        "ngộ độc": 2,
+        "nuốt phải": 2.5,
+        "tím tái": 2.5,
+        "không cử động": 2,
+        "ngã từ": 1.5,
+        "tai nạn": 1,
+        "gãy": 1.5,
+        "sốc phản vệ": 2.5,
+        "đau ngực": 2,
+    },
+    Route.COMPLAINT: {
+        "khiếu nại": 2.5,
+        "tố cáo": 2.5,
+        "phản ánh cán bộ": 2.5,
+        "hách dịch": 2.5,
+        "nhũng nhiễu": 2.5,
+        "thái độ": 1.5,
+        "quá hẹn": 1.5,
+        "trễ hẹn": 1.5,
+        "bức xúc": 1.5,
+        "hối lộ": 2.5,
+        "tiêu cực": 1.5,
+        "vòi tiền": 2.5,
+        "không đúng": 0.5,
+        "tự ý": 1,
+        "sai phạm": 2,
+        "làm khó": 1.5,
+    },
+    Route.INCIDENT_REPORT: {
+        "ổ gà": 2.5,
+        "nắp cống": 2.5,
+        "cống": 1,
+        "rác": 1.5,
+        "thu gom": 1,
+        "bốc mùi": 1.5,
+        "đèn đường": 2.5,
+        "cây đổ": 2.5,
+        "ngập": 1,
+        "vỡ ống": 2.5,
+        "mất nước": 1.5,
+        "mất điện": 1.5,
+        "sụt lún": 2.5,
+        "hố": 1,
+        "ô nhiễm": 1.5,
+        "tiếng ồn": 1.5,
+        "đường hư": 2.5,
+        "hư hỏng": 1,
+        "sụp": 1.5,
+        "nguy hiểm": 0.5,
+        "lấn chiếm": 1.5,
+        "vỉa hè": 1.5,
+        "đường liên xã": 1,
+        "chưa ai": 1,
+    },
+    Route.OUT_OF_DOMAIN: {
+        "xổ số": 3,
+        "đá bóng": 3,
+        "bóng đá": 3,
+        "đội tuyển": 2.5,
+        "thời tiết": 2.5,
+        "bài hát": 3,
+        "phim": 2,
+        "giá vàng": 3,
+        "chứng khoán": 2.5,
+        "người yêu": 2.5,
+        "nấu ăn": 3,
+        "công thức nấu": 3,
+        "trò chơi": 2,
+        "kể chuyện": 2.5,
+        "bạn tên": 2.5,
+        "ca sĩ": 3,
+        "tỷ số": 3,
+    },
+}
+_URGENCY = {
+    "đang": 1,
+    "ngay": 1,
+    "gấp": 1.5,
+    "cứu": 1.5,
+    "cứu với": 2,
+    "vừa": 0.5,
+    "sợ quá": 1,
+    "nhanh": 0.5,
+    "giúp": 0.5,
+    "báo ai": 1.5,
+    "khẩn cấp": 2,
+}
+_PROCEDURE_CUES = {
+    "thủ tục": 2,
+    "hồ sơ": 1.5,
+    "đăng ký": 1.5,
+    "cấp lại": 1.5,
+    "cấp giấy": 1.5,
+    "giấy phép": 1.5,
+    "lệ phí": 1.5,
+    "làm sao": 0.5,
+    "ở đâu": 0.5,
+    "chế độ": 1,
+    "trợ cấp": 1,
+    "xin cấp": 1.5,
+    "giấy chứng nhận": 1.5,
+    "chứng thực": 1.5,
+    "bao lâu": 0.5,
+}
+EMERGENCY_THRESHOLD = 3.5
+COMPLAINT_THRESHOLD = 2.5
+INCIDENT_THRESHOLD = 2.5
+OUT_OF_DOMAIN_THRESHOLD = 2.5
+
+
+def _compile(cues: dict[str, float]) -> list[tuple[re.Pattern[str], float]]:
+    return [(re.compile(rf"(?<!\w){re.escape(fold_accents(p))}(?!\w)"), w) for p, w in cues.items()]
+
+
+_COMPILED = {route: _compile(cues) for route, cues in _CUES.items()}
+_URGENCY_COMPILED = _compile(_URGENCY)
+_PROCEDURE_COMPILED = _compile(_PROCEDURE_CUES)
+
+
+def _score(patterns: list[tuple[re.Pattern[str], float]], text: str) -> float:
+    return sum(weight for pattern, weight in patterns if pattern.search(text))
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    route: Route
+    scores: dict[str, float]
+    reason: str
+
+
+def classify_route(message: str) -> RouteDecision:
+    """Decide the route of one message."""
+    text = fold_accents(clean_text(message)).lower()
+    scores = {route.value: _score(patterns, text) for route, patterns in _COMPILED.items()}
+    urgency = _score(_URGENCY_COMPILED, text)
+    procedure = _score(_PROCEDURE_COMPILED, text)
+    scores["urgency"] = urgency
+    scores["procedure"] = procedure
+
+    emergencies = [r for r in Route if r.is_emergency]
+    best = max(emergencies, key=lambda r: scores[r.value])
+    if scores[best.value] and scores[best.value] + urgency >= EMERGENCY_THRESHOLD + procedure:
+        return RouteDecision(best, scores, "emergency cues with urgency")
+    if scores[Route.COMPLAINT.value] >= COMPLAINT_THRESHOLD + procedure * 0.5:
+        return RouteDecision(Route.COMPLAINT, scores, "complaint or denunciation cues")
+    if scores[Route.INCIDENT_REPORT.value] >= INCIDENT_THRESHOLD + procedure:
+        return RouteDecision(Route.INCIDENT_REPORT, scores, "infrastructure incident cues")
+    if scores[Route.OUT_OF_DOMAIN.value] >= OUT_OF_DOMAIN_THRESHOLD + procedure:
+        return RouteDecision(Route.OUT_OF_DOMAIN, scores, "unrelated topic")
+    return RouteDecision(Route.PROCEDURE, scores, "default")

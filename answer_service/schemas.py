@@ -1,0 +1,123 @@
+"""Request and response models of the HTTP API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from answer_service.compose import Citation
+from answer_service.facts import KeyFacts
+
+MAX_QUERY_CHARS = 4_000
+
+
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    field: list[str] = Field(default_factory=list, max_length=20)
+    levels: list[str] = Field(default_factory=list, max_length=5)
+    agency: list[str] = Field(default_factory=list, max_length=20)
+    doc_kind: list[str] = Field(default_factory=list, max_length=3)
+
+
+class SearchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    top_k: int = Field(5, ge=1, le=50)
+    filters: FiltersIn | None = None
+
+
+class ChunkOut(BaseModel):
+    section: str
+    text: str
+    score: float
+
+
+class HitOut(BaseModel):
+    doc_id: str
+    doc_kind: str
+    code: str
+    title: str
+    field: str
+    levels: list[str]
+    agency: str
+    source_url: str
+    score: float
+    exact_code_match: bool
+    matched: list[ChunkOut]
+
+
+class QueryInfo(BaseModel):
+    text: str
+    restored: str
+    unaccented: bool
+    expansions: list[str]
+    codes: list[str]
+
+
+class SearchOut(BaseModel):
+    query: QueryInfo
+    hits: list[HitOut]
+    took_ms: float
+
+
+class Turn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    speaker: str = Field("citizen", pattern="^(citizen|operator)$")
+    text: str = Field(max_length=MAX_QUERY_CHARS)
+
+
+class SuggestIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation: list[Turn] = Field(default_factory=list, max_length=200)
+    transcript: str = Field("", max_length=20_000)
+    top_k: int = Field(3, ge=1, le=10)
+
+
+class CuratedOut(BaseModel):
+    doc_id: str
+    question: str
+    text: str
+    score: float
+
+
+class ProcedureSuggestion(BaseModel):
+    facts: KeyFacts
+    score: float
+
+
+class SuggestOut(BaseModel):
+    route: str
+    route_reason: str
+    route_guidance: str = ""
+    procedures: list[ProcedureSuggestion]
+    curated_answers: list[CuratedOut]
+    suggested_reply: str
+    confidence: float
+    took_ms: float
+
+
+class AnswerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    channel: str = Field("web", pattern="^(phone|zalo|facebook|email|web|sms|app)$")
+
+
+class AnswerOut(BaseModel):
+    route: str
+    answered: bool
+    handover: bool
+    handover_reason: str = ""
+    text: str
+    citations: list[Citation]
+    confidence: float
+    generated_by: str  # "composer", "llm" or "routing"
+    took_ms: float
+
+
+class ErrorOut(BaseModel):
+    error_code: str
+    detail: str | list[dict[str, object]]

@@ -1,0 +1,244 @@
+"""The answer service's logic, independent of HTTP: search, suggestions, grounded answers."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from answer_service.compose import compose_answer
+from answer_service.facts import key_facts
+from answer_service.llm import LlmRephraser
+from answer_service.routing import Route, RouteDecision, classify_route
+from answer_service.schemas import (
+    AnswerOut,
+    ChunkOut,
+    CuratedOut,
+    FiltersIn,
+    HitOut,
+    ProcedureSuggestion,
+    QueryInfo,
+    SearchOut,
+    SuggestIn,
+    SuggestOut,
+)
+from ingestion.catalog import Catalog
+from ingestion.models import Procedure
+from search.engine import SearchEngine
+from search.errors import ErrorCode, SearchError
+from search.index import IndexFilter
+from search.retrieval import DocumentHit, RetrievalResult
+
+logger = logging.getLogger(__name__)
+
+ROUTE_GUIDANCE = {
+    Route.EMERGENCY_113: (
+        "Đây là tình huống khẩn cấp về an ninh, trật tự. Quý khách vui lòng gọi ngay 113 "
+        "(Cảnh sát phản ứng nhanh)."
+    ),
+    Route.EMERGENCY_114: (
+        "Đây là tình huống khẩn cấp về cháy, nổ, cứu nạn, cứu hộ. Quý khách vui lòng gọi ngay 114."
+    ),
+    Route.EMERGENCY_115: "Đây là tình huống cấp cứu y tế. Quý khách vui lòng gọi ngay 115.",
+    Route.COMPLAINT: (
+        "Khiếu nại, tố cáo được gửi bằng đơn đến cơ quan, người có thẩm quyền giải quyết (thủ "
+        "trưởng cơ quan đã ra quyết định hoặc cấp trên trực tiếp), hoặc qua Ban Tiếp công dân. "
+        "Tổng đài ghi nhận nội dung và hướng dẫn Quý khách gửi đến đúng nơi."
+    ),
+    Route.INCIDENT_REPORT: (
+        "Tổng đài 1022 đã ghi nhận phản ánh và chuyển đến cơ quan phụ trách để xử lý. "
+        "Quý khách sẽ được thông báo kết quả."
+    ),
+    Route.OUT_OF_DOMAIN: (
+        "Tổng đài 1022 hỗ trợ thông tin về thủ tục hành chính và dịch vụ công. Câu hỏi này nằm "
+        "ngoài phạm vi hỗ trợ, mong Quý khách thông cảm."
+    ),
+}
+
+
+def confidence_of(result: RetrievalResult, max_score: float) -> float:
+    """A 0–1 confidence from the fused score of the top document and its lead over the next."""
+    if not result.hits:
+        return 0.0
+    top = result.hits[0]
+    if top.exact_code_match:
+        return 1.0
+    strength = min(1.0, top.score / max_score) if max_score else 0.0
+    second = result.hits[1].score if len(result.hits) > 1 else 0.0
+    lead = (top.score - second) / top.score if top.score else 0.0
+    return round(strength * (0.6 + 0.4 * min(1.0, lead * 3)), 3)
+
+
+def _filter(filters: FiltersIn | None) -> IndexFilter | None:
+    if filters is None:
+        return None
+    return IndexFilter(
+        field=filters.field, levels=filters.levels, agency=filters.agency, doc_kind=filters.doc_kind
+    )
+
+
+def _hit_out(hit: DocumentHit) -> HitOut:
+    return HitOut(
+        doc_id=hit.doc_id,
+        doc_kind=hit.doc_kind,
+        code=hit.code,
+        title=hit.title,
+        field=hit.field,
+        levels=hit.levels,
+        agency=hit.agency,
+        source_url=hit.source_url,
+        score=round(hit.score, 5),
+        exact_code_match=hit.exact_code_match,
+        matched=[
+            ChunkOut(section=m.chunk.section.value, text=m.chunk.text[:500], score=m.score)
+            for m in hit.matched
+        ],
+    )
+
+
+@dataclass
+class AnswerService:
+    engine: SearchEngine
+    catalog: Catalog
+    abstain_below: float = 0.30
+    rephraser: LlmRephraser | None = None
+
+    @property
+    def max_fused_score(self) -> float:
+        w = self.engine.retriever.weights
+        return (w.lexical_all + w.lexical_overview + w.dense_overview) / (w.rrf_k + 1)
+
+    def procedure(self, code: str) -> Procedure:
+        record = self.catalog.find_by_code(code.strip())
+        if record is None:
+            raise SearchError(f"no procedure with code {code!r}", error_code=ErrorCode.NOT_FOUND)
+        return Procedure.model_validate(record.normalized)
+
+    def search(self, query: str, *, top_k: int, filters: FiltersIn | None) -> SearchOut:
+        started = time.perf_counter()
+        result = self.engine.search(query, top_k=top_k, query_filter=_filter(filters))
+        q = result.query
+        return SearchOut(
+            query=QueryInfo(
+                text=q.text,
+                restored=q.restored,
+                unaccented=q.unaccented,
+                expansions=q.expansions,
+                codes=q.codes,
+            ),
+            hits=[_hit_out(h) for h in result.hits],
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    def suggest(self, request: SuggestIn) -> SuggestOut:
+        started = time.perf_counter()
+        citizen = [t.text for t in request.conversation if t.speaker == "citizen"]
+        text = " ".join(citizen + [request.transcript]).strip()
+        if not text:
+            raise SearchError("conversation has no citizen words yet: send turns or a transcript")
+        decision = classify_route(text[-1500:])
+        if decision.route is not Route.PROCEDURE:
+            return self._routed_suggestion(decision, started)
+        result = self.engine.search(text, top_k=request.top_k + 3)
+        procedures: list[ProcedureSuggestion] = []
+        curated: list[CuratedOut] = []
+        for hit in result.hits:
+            if hit.doc_kind == "procedure" and len(procedures) < request.top_k:
+                record = self.catalog.get_record(hit.doc_id)
+                if record is not None:
+                    facts = key_facts(Procedure.model_validate(record.normalized))
+                    procedures.append(ProcedureSuggestion(facts=facts, score=round(hit.score, 5)))
+            elif hit.doc_kind == "curated_answer" and hit.matched:
+                curated.append(
+                    CuratedOut(
+                        doc_id=hit.doc_id,
+                        question=hit.title,
+                        text=hit.matched[0].chunk.text[:800],
+                        score=round(hit.score, 5),
+                    )
+                )
+        reply = ""
+        if procedures:
+            best = self.procedure(procedures[0].facts.code)
+            reply = compose_answer(best, text).short_text
+        return SuggestOut(
+            route=decision.route.value,
+            route_reason=decision.reason,
+            procedures=procedures,
+            curated_answers=curated,
+            suggested_reply=reply,
+            confidence=confidence_of(result, self.max_fused_score),
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    def _routed_suggestion(self, decision: RouteDecision, started: float) -> SuggestOut:
+        guidance = ROUTE_GUIDANCE[decision.route]
+        return SuggestOut(
+            route=decision.route.value,
+            route_reason=decision.reason,
+            route_guidance=guidance,
+            procedures=[],
+            curated_answers=[],
+            suggested_reply=guidance,
+            confidence=1.0,
+            took_ms=round((time.perf_counter() - started) * 1000, 2),
+        )
+
+    def answer(self, question: str) -> AnswerOut:
+        started = time.perf_counter()
+        decision = classify_route(question)
+
+        def took() -> float:
+            return round((time.perf_counter() - started) * 1000, 2)
+
+        if decision.route is not Route.PROCEDURE:
+            return AnswerOut(
+                route=decision.route.value,
+                answered=False,
+                handover=decision.route in (Route.COMPLAINT, Route.INCIDENT_REPORT),
+                handover_reason=decision.reason,
+                text=ROUTE_GUIDANCE[decision.route],
+                citations=[],
+                confidence=1.0,
+                generated_by="routing",
+                took_ms=took(),
+            )
+        result = self.engine.search(question, top_k=5)
+        confidence = confidence_of(result, self.max_fused_score)
+        procedure_hits = [h for h in result.hits if h.doc_kind == "procedure"]
+        if not procedure_hits or confidence < self.abstain_below:
+            reason = (
+                "no matching procedure"
+                if not procedure_hits
+                else f"confidence {confidence:.2f} below {self.abstain_below:.2f}"
+            )
+            return AnswerOut(
+                route=Route.PROCEDURE.value,
+                answered=False,
+                handover=True,
+                handover_reason=reason,
+                text="Câu hỏi của Quý khách đã được chuyển đến tổng đài viên để trả lời.",
+                citations=[],
+                confidence=confidence,
+                generated_by="composer",
+                took_ms=took(),
+            )
+        procedure = self.procedure(procedure_hits[0].code)
+        composed = compose_answer(procedure, question)
+        text, generated_by = composed.text, "composer"
+        if self.rephraser is not None:
+            rephrased, _problems = self.rephraser.rephrase(
+                question, composed.text, composed.cited_text
+            )
+            if rephrased:
+                text, generated_by = rephrased, "llm"
+        return AnswerOut(
+            route=Route.PROCEDURE.value,
+            answered=True,
+            handover=False,
+            text=text,
+            citations=composed.citations,
+            confidence=confidence,
+            generated_by=generated_by,
+            took_ms=took(),
+        )

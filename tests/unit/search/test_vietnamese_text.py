@@ -1,0 +1,144 @@
+import unicodedata
+
+import pytest
+
+from search.text.lexical import LexicalAnalyzer, SparseEncoder, token_index
+from search.text.restore import DiacriticRestorer
+from search.text.synonyms import SynonymDictionary
+from search.text.vietnamese import clean_text, fold_accents, has_diacritics, normalize_tone_marks
+
+
+class TestCleanText:
+    def test_nfc_composes_decomposed_input(self) -> None:
+        decomposed = unicodedata.normalize("NFD", "Thủ tục cấp hộ chiếu")
+        assert clean_text(decomposed) == "Thủ tục cấp hộ chiếu"
+
+    @pytest.mark.parametrize(
+        ("new_style", "old_style"),
+        [("hoà", "hòa"), ("thuý", "thúy"), ("khoẻ", "khỏe"), ("Hoá", "Hóa"), ("toà án", "tòa án")],
+    )
+    def test_one_tone_mark_convention(self, new_style: str, old_style: str) -> None:
+        assert normalize_tone_marks(new_style) == old_style
+        assert normalize_tone_marks(old_style) == old_style
+
+    @pytest.mark.parametrize("word", ["hoàng", "quý", "quả", "ngoài", "thuyết"])
+    def test_unambiguous_syllables_are_left_alone(self, word: str) -> None:
+        assert normalize_tone_marks(word) == word
+
+    def test_html_and_whitespace(self) -> None:
+        assert (
+            clean_text("<p>Cấp&nbsp;<b>hộ</b>   chiếu</p>\r\n\r\n\r\nxong")
+            == "Cấp hộ chiếu\n\nxong"
+        )
+
+
+def test_fold_accents_handles_d_with_stroke() -> None:
+    assert fold_accents("Đăng ký đất đai") == "Dang ky dat dai"
+
+
+def test_has_diacritics() -> None:
+    assert has_diacritics("đăng ký")
+    assert not has_diacritics("dang ky khai sinh")
+
+
+class TestLexicalAnalyzer:
+    def test_unaccented_and_accented_share_tokens(self) -> None:
+        analyzer = LexicalAnalyzer(segment=False)
+        accented = analyzer.tokens("thủ tục cấp hộ chiếu").counts
+        plain = analyzer.tokens("thu tuc cap ho chieu").counts
+        assert accented == plain
+        assert plain["ho chieu"] == 1
+
+    def test_segmentation_adds_compound_words(self) -> None:
+        tokens = LexicalAnalyzer(segment=True).tokens("Thủ tục cấp hộ chiếu phổ thông").counts
+        assert tokens["ho_chieu"] == 1
+
+    def test_bigrams_do_not_cross_punctuation(self) -> None:
+        tokens = LexicalAnalyzer(segment=False).tokens("hộ chiếu. Khai sinh").counts
+        assert "chieu khai" not in tokens
+
+    def test_query_stop_syllables_are_dropped_alone(self) -> None:
+        tokens = LexicalAnalyzer(segment=False).tokens(
+            "tôi muốn hỏi hộ chiếu", drop_stop_syllables=True
+        )
+        assert "toi" not in tokens.counts
+        assert "ho" in tokens.counts
+
+
+class TestSparseEncoder:
+    def test_longer_chunks_weigh_terms_less(self) -> None:
+        analyzer = LexicalAnalyzer(segment=False)
+        encoder = SparseEncoder(average_length=10)
+        short = encoder.encode_document(analyzer.tokens("hộ chiếu"))
+        long_ = encoder.encode_document(analyzer.tokens("hộ chiếu " + "và " * 40))
+        idx = token_index("chieu")
+        assert short.values[short.indices.index(idx)] > long_.values[long_.indices.index(idx)]
+
+    def test_indices_sorted_and_unique(self) -> None:
+        vector = SparseEncoder.encode_query([("a", 1.0), ("b", 0.5), ("a", 0.3)])
+        assert vector.indices == sorted(set(vector.indices))
+        assert len(vector.indices) == 2
+
+    @pytest.mark.parametrize("kwargs", [{"k1": 0}, {"b": 1.5}, {"average_length": 0}])
+    def test_bad_parameters_raise(self, kwargs: dict[str, float]) -> None:
+        with pytest.raises(ValueError):
+            SparseEncoder(**kwargs)
+
+
+class TestSynonymDictionary:
+    def test_abbreviations_expand(self) -> None:
+        synonyms = SynonymDictionary.load()
+        assert "căn cước công dân" in synonyms.expansions("làm lại CCCD ở đâu")
+        assert "giấy phép lái xe" in synonyms.expansions("đổi gplx")
+
+    def test_everyday_name_matches_without_diacritics(self) -> None:
+        synonyms = SynonymDictionary.load()
+        expected = "giấy chứng nhận quyền sử dụng đất"
+        assert expected in synonyms.expansions("lam so do mat bao lau")
+        assert expected in synonyms.expansions("làm sổ đỏ")
+        assert expected not in synonyms.expansions("vẽ sơ đồ nhà")
+
+    def test_editor_changes_are_reloaded(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        path = tmp_path / "syn.json"
+        path.write_text('{"entries": [{"term": "XYZ", "means": ["một"]}]}', encoding="utf-8")
+        synonyms = SynonymDictionary.load(path)
+        assert synonyms.expansions("xyz") == ["một"]
+        path.write_text('{"entries": [{"term": "XYZ", "means": ["hai"]}]}', encoding="utf-8")
+        import os
+
+        os.utime(path, (1, 1))
+        assert synonyms.reload_if_changed()
+        assert synonyms.expansions("xyz") == ["hai"]
+
+    def test_invalid_file_is_a_configuration_error(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        from search.errors import ConfigurationError
+
+        path = tmp_path / "bad.json"
+        path.write_text('{"entries": [{"term": "x"}]}', encoding="utf-8")
+        with pytest.raises(ConfigurationError, match="not valid"):
+            SynonymDictionary.load(path)
+
+
+class TestDiacriticRestorer:
+    CORPUS = [
+        "Thủ tục cấp hộ chiếu phổ thông ở trong nước",
+        "Cấp lại hộ chiếu phổ thông bị mất",
+        "Đăng ký khai sinh cho trẻ em",
+        "Đăng ký khai sinh có yếu tố nước ngoài",
+        "Hồ sơ gồm tờ khai và bản sao giấy tờ",
+    ]
+
+    def test_restores_from_corpus_vocabulary(self) -> None:
+        restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
+        assert restorer.restore("cap ho chieu pho thong") == "cấp hộ chiếu phổ thông"
+        assert restorer.restore("dang ky khai sinh") == "đăng ký khai sinh"
+
+    def test_unknown_words_stay_as_typed(self) -> None:
+        restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
+        assert restorer.restore("xyzzy khai sinh") == "xyzzy khai sinh"
+
+    def test_save_and_load(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
+        restorer.save(tmp_path / "lex.json.gz")
+        loaded = DiacriticRestorer.load(tmp_path / "lex.json.gz")
+        assert loaded.restore("ho chieu") == restorer.restore("ho chieu")
