@@ -1,0 +1,481 @@
+"""The hybrid index on qdrant-edge: the Qdrant engine inside this process.
+
+On disk, the collection directory given to ``EdgeHybridIndex`` holds two things:
+
+    <collection dir>/
+    ├── shard/             the Edge shard; its files belong to the engine
+    └── collection.json    {"dense_size": N}, because the shard's Python API cannot report it
+
+Threads. The qdrant-edge 0.9 bindings hold the GIL for the whole of every call (query, update,
+scroll, flush, even ``optimize``), so calls made from Python threads never overlap inside the
+engine, and the shard may be used from any thread. Reads therefore take no lock here. What this
+class guards is its own state: the shard is opened once (a second ``EdgeShard.load`` of the same
+directory fails on the write-ahead-log lock, in this process or another), closing waits for
+writes in flight, and writers are serialized so that ``delete_document`` counts what it deletes.
+A consequence worth knowing: a long engine call (a large upsert batch, ``optimize``) stalls every
+other Python thread of the process, which is why upserts go in small batches.
+
+Known engine behaviours this backend does not hide:
+
+* The IDF statistics of the sparse vector keep counting deleted points until the shard is
+  reopened or optimized (Qdrant keeps posting lists immutable on delete; qdrant/qdrant#6739).
+  Replaced points (upsert of the same id) are counted once. qdrant-client's local mode updates
+  its statistics at once, so the two backends rank differently after deletions.
+* A sparse vector whose ``indices`` and ``values`` differ in length makes the 0.9 engine panic
+  in the middle of the update and leaves a shard that panics again when it is loaded. Points
+  and queries are therefore validated before they reach the engine.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from qdrant_edge import (
+    CountRequest,
+    Distance,
+    EdgeConfig,
+    EdgeShard,
+    EdgeSparseVectorParams,
+    EdgeVectorParams,
+    FieldCondition,
+    Filter,
+    Fusion,
+    HasIdCondition,
+    MatchAny,
+    Modifier,
+    PayloadSchemaType,
+    Point,
+    Prefetch,
+    Query,
+    QueryRequest,
+    Record,
+    ScoredPoint,
+    ScrollRequest,
+    UpdateOperation,
+)
+from qdrant_edge import SparseVector as EdgeSparseVector
+
+from search.errors import ConfigurationError, ErrorCode, IndexBackendError, SearchError
+from search.index.protocol import DENSE_VECTOR, FILTERABLE_FIELDS, SPARSE_VECTOR, IndexFilter
+from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
+
+logger = logging.getLogger(__name__)
+
+# Qdrant's default k for FusionQuery(fusion=RRF); the server backend relies on that default,
+# so both backends fuse alike.
+RRF_K = 2
+# Points per engine call. The bindings hold the GIL during a call, so smaller batches keep the
+# latency that an upsert adds to concurrent queries short (about 6 ms per 500 points of size 384).
+UPSERT_BATCH_SIZE = 256
+SCROLL_PAGE_SIZE = 1024
+
+SHARD_DIR_NAME = "shard"
+META_FILE_NAME = "collection.json"
+_MAX_SPARSE_INDEX = 2**32 - 1
+
+
+class EdgeHybridIndex:
+    """A ``HybridIndex`` stored in one qdrant-edge shard per collection directory.
+
+    The constructor only stores the path. The shard is created by ``ensure_collection`` and
+    opened on first use when it already exists; every other method raises
+    ``IndexBackendError`` while there is no collection.
+
+    Usage example:
+        ```python
+        index = EdgeHybridIndex(Path("data/index/chunks"))
+        index.ensure_collection(dense_size=384)
+        index.upsert(points)
+        hits = index.query_hybrid(dense=query_vector, sparse=query_terms, limit=10)
+        index.close()
+        ```
+
+    Args:
+        path: The collection directory; created when the collection is.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = Path(path)
+        self._shard_dir = self._path / SHARD_DIR_NAME
+        self._meta_path = self._path / META_FILE_NAME
+        self._shard: EdgeShard | None = None
+        self._closed = False
+        # Lock order: _write_lock before _state_lock.
+        self._state_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+
+    @property
+    def path(self) -> Path:
+        """The collection directory."""
+        return self._path
+
+    def ensure_collection(self, *, dense_size: int) -> None:
+        """Create the shard and its payload indexes when missing; check the dense size otherwise.
+
+        Args:
+            dense_size: Size of the dense vectors.
+
+        Raises:
+            ConfigurationError: ``dense_size`` is not positive.
+            IndexBackendError: the collection exists with another dense size, or the engine
+                failed.
+        """
+        if dense_size < 1:
+            raise ConfigurationError(f"dense_size must be at least 1, got {dense_size}")
+        with self._write_lock, self._state_lock:
+            self._check_not_closed()
+            stored_size = self._read_dense_size()
+            if stored_size is not None and stored_size != dense_size:
+                raise IndexBackendError(
+                    f"the collection at {self._path} has dense size {stored_size}, "
+                    f"not {dense_size}; re-create it to change the size",
+                    error_code=ErrorCode.CONFIGURATION,
+                )
+            if self._shard is None:
+                self._shard = self._open_or_create_shard(dense_size)
+            self._create_missing_field_indexes(self._shard)
+            if stored_size is None:
+                self._write_dense_size(dense_size)
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        """Insert or replace points by ``point_id``, in batches of ``UPSERT_BATCH_SIZE``.
+
+        Raises:
+            SearchError: a point has a malformed sparse vector.
+            IndexBackendError: the engine refused a batch (an invalid id, a dense vector of the
+                wrong size); earlier batches stay written.
+        """
+        for point in points:
+            _check_sparse(point.sparse, f"point {point.point_id}")
+        with self._write_lock:
+            shard = self._open_shard()
+            for start in range(0, len(points), UPSERT_BATCH_SIZE):
+                batch = [_to_edge_point(p) for p in points[start : start + UPSERT_BATCH_SIZE]]
+                with _engine_errors("upsert points"):
+                    shard.update(UpdateOperation.upsert_points(batch))
+        logger.debug("upserted %s points into %s", len(points), self._path)
+
+    def delete_document(self, doc_id: str, *, keep_point_ids: Collection[str] = ()) -> int:
+        """Delete the document's points except ``keep_point_ids``; return how many went."""
+        must_not = [HasIdCondition(set(keep_point_ids))] if keep_point_ids else None
+        doomed = Filter(must=[_match_any("doc_id", [doc_id])], must_not=must_not)
+        with self._write_lock:
+            shard = self._open_shard()
+            with _engine_errors(f"delete the points of document {doc_id!r}"):
+                deleted = shard.count(CountRequest(exact=True, filter=doomed))
+                if deleted:
+                    shard.update(UpdateOperation.delete_points_by_filter(doomed))
+        logger.debug("deleted %s points of document %s from %s", deleted, doc_id, self._path)
+        return deleted
+
+    def document_point_ids(self, doc_id: str) -> set[str]:
+        """Ids of the points a document has in the index."""
+        records = self._scroll(Filter(must=[_match_any("doc_id", [doc_id])]), with_payload=False)
+        return {str(record.id) for record in records}
+
+    def document_ids(self) -> set[str]:
+        """Every ``doc_id`` that has at least one point, read page by page."""
+        doc_ids: set[str] = set()
+        for record in self._scroll(None, with_payload=["doc_id"]):
+            doc_id = (record.payload or {}).get("doc_id")
+            if not isinstance(doc_id, str):
+                raise IndexBackendError(f"point {record.id} holds no doc_id in its payload")
+            doc_ids.add(doc_id)
+        return doc_ids
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """The document's chunks, in ``chunk_id`` order.
+
+        ``Chunk.embed`` is read back from the index: true exactly when the point has a dense
+        vector (the payload does not carry the flag).
+        """
+        records = self._scroll(
+            Filter(must=[_match_any("doc_id", [doc_id])]),
+            with_payload=True,
+            with_vector=[DENSE_VECTOR],
+        )
+        chunks = [
+            _chunk_from_payload(record.id, record.payload).model_copy(
+                update={"embed": DENSE_VECTOR in (record.vector or {})}
+            )
+            for record in records
+        ]
+        return sorted(chunks, key=lambda chunk: chunk.chunk_id)
+
+    def count(self, query_filter: IndexFilter | None = None) -> int:
+        """How many points match the filter (all points without one), counted exactly."""
+        shard = self._open_shard()
+        with _engine_errors("count points"):
+            return shard.count(CountRequest(exact=True, filter=_to_edge_filter(query_filter)))
+
+    def query_dense(
+        self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None
+    ) -> list[ScoredChunk]:
+        """Nearest chunks by cosine similarity of the dense vector."""
+        _check_limit(limit)
+        request = QueryRequest(
+            limit=limit,
+            query=Query.Nearest([float(x) for x in vector], using=DENSE_VECTOR),
+            filter=_to_edge_filter(query_filter),
+            with_payload=True,
+        )
+        return self._query(request, "run a dense query")
+
+    def query_sparse(
+        self, vector: SparseVector, *, limit: int, query_filter: IndexFilter | None = None
+    ) -> list[ScoredChunk]:
+        """Best chunks by the sparse dot product with IDF weighting."""
+        _check_limit(limit)
+        _check_sparse(vector, "the sparse query")
+        request = QueryRequest(
+            limit=limit,
+            query=Query.Nearest(_to_edge_sparse(vector), using=SPARSE_VECTOR),
+            filter=_to_edge_filter(query_filter),
+            with_payload=True,
+        )
+        return self._query(request, "run a sparse query")
+
+    def query_hybrid(
+        self,
+        *,
+        dense: Sequence[float] | None,
+        sparse: SparseVector,
+        limit: int,
+        prefetch_limit: int = 100,
+        query_filter: IndexFilter | None = None,
+    ) -> list[ScoredChunk]:
+        """Dense and sparse prefetches fused by reciprocal rank fusion inside the engine.
+
+        Without ``dense`` this is the sparse query alone. Each prefetch keeps its best
+        ``prefetch_limit`` candidates, so at most twice that many come back; the filter applies to
+        both prefetches.
+        """
+        if dense is None:
+            return self.query_sparse(sparse, limit=limit, query_filter=query_filter)
+        _check_limit(limit)
+        _check_limit(prefetch_limit, "prefetch_limit")
+        _check_sparse(sparse, "the sparse query")
+        edge_filter = _to_edge_filter(query_filter)
+        request = QueryRequest(
+            limit=limit,
+            prefetches=[
+                Prefetch(
+                    limit=prefetch_limit,
+                    query=Query.Nearest([float(x) for x in dense], using=DENSE_VECTOR),
+                    filter=edge_filter,
+                ),
+                Prefetch(
+                    limit=prefetch_limit,
+                    query=Query.Nearest(_to_edge_sparse(sparse), using=SPARSE_VECTOR),
+                    filter=edge_filter,
+                ),
+            ],
+            query=Fusion.Rrf(k=RRF_K),
+            with_payload=True,
+        )
+        return self._query(request, "run a hybrid query")
+
+    def optimize(self) -> bool:
+        """Run the engine's optimizers: vacuum deleted points, build the HNSW graph.
+
+        qdrant-edge has no background optimizer; until this runs, dense search scans the
+        vectors and deleted points stay in the IDF statistics. It blocks until done and holds
+        the GIL throughout (about 9 s for 25k points of size 384 on two cores), so call it from
+        an ingestion job rather than from a process that serves queries.
+
+        Returns:
+            Whether any segment was optimized.
+        """
+        with self._write_lock:
+            shard = self._open_shard()
+            with _engine_errors("optimize the shard"):
+                optimized = shard.optimize()
+        logger.info("optimized %s: %s", self._path, "changed" if optimized else "already optimal")
+        return optimized
+
+    def flush(self) -> None:
+        """Write the write-ahead log and the segments to disk; a no-op before the shard opens."""
+        with self._state_lock:
+            shard = self._shard
+        if shard is not None:
+            with _engine_errors("flush the shard"):
+                shard.flush()
+
+    def close(self) -> None:
+        """Flush and close the shard after the writes in flight; later calls raise."""
+        with self._write_lock, self._state_lock:
+            shard, self._shard = self._shard, None
+            self._closed = True
+        if shard is not None:
+            with _engine_errors("close the shard"):
+                shard.close()
+            logger.debug("closed the shard at %s", self._shard_dir)
+
+    def _open_shard(self) -> EdgeShard:
+        shard = self._shard
+        if shard is not None:
+            return shard
+        with self._state_lock:
+            self._check_not_closed()
+            if self._shard is None:
+                if self._read_dense_size() is None:
+                    raise IndexBackendError(
+                        f"no collection at {self._path}: call ensure_collection first"
+                    )
+                with _engine_errors(f"load the shard at {self._shard_dir}"):
+                    self._shard = EdgeShard.load(str(self._shard_dir))
+                logger.debug("loaded the shard at %s", self._shard_dir)
+            return self._shard
+
+    def _open_or_create_shard(self, dense_size: int) -> EdgeShard:
+        config = _edge_config(dense_size)
+        if self._shard_dir.is_dir() and any(self._shard_dir.iterdir()):
+            # Passing the config makes the engine check it against the stored segments, which
+            # covers a shard whose collection.json is missing.
+            with _engine_errors(f"load the shard at {self._shard_dir}"):
+                return EdgeShard.load(str(self._shard_dir), config)
+        with _engine_errors(f"create a shard at {self._shard_dir}"):
+            shard = EdgeShard.create(str(self._shard_dir), config)
+        logger.info("created an edge collection at %s, dense size %s", self._path, dense_size)
+        return shard
+
+    def _create_missing_field_indexes(self, shard: EdgeShard) -> None:
+        with _engine_errors("create the payload indexes"):
+            existing = set(shard.info().payload_schema)
+            for field_name in FILTERABLE_FIELDS:
+                if field_name not in existing:
+                    shard.update(
+                        UpdateOperation.create_field_index(field_name, PayloadSchemaType.Keyword)
+                    )
+
+    def _read_dense_size(self) -> int | None:
+        try:
+            meta = json.loads(self._meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            raise IndexBackendError(f"cannot read {self._meta_path}: {exc}") from exc
+        size = meta.get("dense_size") if isinstance(meta, dict) else None
+        if not isinstance(size, int) or size < 1:
+            raise IndexBackendError(f"{self._meta_path} holds no valid dense_size: {meta!r}")
+        return size
+
+    def _write_dense_size(self, dense_size: int) -> None:
+        staging = self._meta_path.with_name(META_FILE_NAME + ".tmp")
+        try:
+            staging.write_text(json.dumps({"dense_size": dense_size}) + "\n", encoding="utf-8")
+            os.replace(staging, self._meta_path)
+        except OSError as exc:
+            raise IndexBackendError(f"cannot write {self._meta_path}: {exc}") from exc
+
+    def _check_not_closed(self) -> None:
+        if self._closed:
+            raise IndexBackendError(f"the index at {self._path} is closed")
+
+    def _query(self, request: QueryRequest, action: str) -> list[ScoredChunk]:
+        shard = self._open_shard()
+        with _engine_errors(action):
+            points: list[ScoredPoint] = shard.query(request)
+        return [
+            ScoredChunk(chunk=_chunk_from_payload(point.id, point.payload), score=point.score)
+            for point in points
+        ]
+
+    def _scroll(
+        self,
+        edge_filter: Filter | None,
+        *,
+        with_payload: bool | list[str],
+        with_vector: bool | list[str] = False,
+    ) -> Iterator[Record]:
+        shard = self._open_shard()
+        offset: Any = None
+        while True:
+            request = ScrollRequest(
+                offset=offset,
+                limit=SCROLL_PAGE_SIZE,
+                filter=edge_filter,
+                with_payload=with_payload,
+                with_vector=with_vector,
+            )
+            with _engine_errors("scroll points"):
+                records, offset = shard.scroll(request)
+            yield from records
+            if offset is None:
+                return
+
+
+@contextmanager
+def _engine_errors(action: str) -> Iterator[None]:
+    """Translate the engine's exceptions, which are all plain ``Exception`` in 0.9."""
+    try:
+        yield
+    except IndexBackendError:
+        raise
+    except Exception as exc:
+        raise IndexBackendError(f"qdrant-edge could not {action}: {exc}") from exc
+
+
+def _edge_config(dense_size: int) -> EdgeConfig:
+    return EdgeConfig(
+        vectors={DENSE_VECTOR: EdgeVectorParams(size=dense_size, distance=Distance.Cosine)},
+        sparse_vectors={SPARSE_VECTOR: EdgeSparseVectorParams(modifier=Modifier.Idf)},
+    )
+
+
+def _to_edge_point(point: IndexPoint) -> Point:
+    vectors: dict[str, Any] = {SPARSE_VECTOR: _to_edge_sparse(point.sparse)}
+    if point.dense is not None:
+        vectors[DENSE_VECTOR] = point.dense
+    return Point(point.point_id, vectors, point.chunk.payload())
+
+
+def _to_edge_sparse(vector: SparseVector) -> EdgeSparseVector:
+    return EdgeSparseVector(vector.indices, vector.values)
+
+
+def _match_any(key: str, values: list[str]) -> FieldCondition:
+    return FieldCondition(key, match=MatchAny(values))
+
+
+def _to_edge_filter(query_filter: IndexFilter | None) -> Filter | None:
+    conditions = query_filter.conditions() if query_filter is not None else {}
+    if not conditions:
+        return None
+    return Filter(must=[_match_any(key, values) for key, values in conditions.items()])
+
+
+def _chunk_from_payload(point_id: object, payload: dict[str, Any] | None) -> Chunk:
+    try:
+        return Chunk.model_validate(payload or {})
+    except ValidationError as exc:
+        raise IndexBackendError(f"point {point_id} holds a payload that is not a chunk") from exc
+
+
+def _check_limit(limit: int, name: str = "limit") -> None:
+    if limit < 1:
+        raise SearchError(f"{name} must be at least 1, got {limit}")
+
+
+def _check_sparse(vector: SparseVector, what: str) -> None:
+    """Refuse sparse vectors that Qdrant rejects, or that make the edge engine panic."""
+    if len(vector.indices) != len(vector.values):
+        raise SearchError(
+            f"{what}: a sparse vector has {len(vector.indices)} indices "
+            f"but {len(vector.values)} values"
+        )
+    if len(set(vector.indices)) != len(vector.indices):
+        raise SearchError(f"{what}: a sparse vector repeats an index")
+    if any(not 0 <= index <= _MAX_SPARSE_INDEX for index in vector.indices):
+        raise SearchError(f"{what}: sparse indices must be within 0..{_MAX_SPARSE_INDEX}")
+    if not all(math.isfinite(value) for value in vector.values):
+        raise SearchError(f"{what}: sparse values must be finite numbers")
