@@ -3,28 +3,36 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
+from answer_service.api.body_limit import BodySizeLimitMiddleware
 from answer_service.api.routes import answers, health, procedures, search
 from answer_service.errors import install_error_handlers
 from answer_service.service import AnswerService
 from answer_service.settings import AnswerSettings
 
+if TYPE_CHECKING:
+    from ingestion.settings import Settings
+
 logger = logging.getLogger(__name__)
 
 
-def open_service() -> AnswerService:
-    """Open the knowledge base on the configured backends (embedded by default)."""
+def open_service(settings: Settings | None = None) -> AnswerService:
+    """Open the knowledge base on the configured backends (embedded by default).
+
+    Args:
+        settings: Where the knowledge base lives; read from the environment when not given.
+    """
     from answer_service.llm import LlmRephraser
     from ingestion.catalog import Catalog
     from ingestion.settings import get_settings
     from search.engine import SearchEngine
 
-    settings = get_settings()
+    settings = settings or get_settings()
     answer_settings = AnswerSettings()
     rephraser = None
     if answer_settings.llm_base_url and answer_settings.llm_model:
@@ -43,15 +51,18 @@ def open_service() -> AnswerService:
 
 
 def create_app(
-    service: AnswerService | None = None, *, max_body_bytes: int | None = None
+    service: AnswerService | None = None,
+    *,
+    settings: Settings | None = None,
+    max_body_bytes: int | None = None,
 ) -> FastAPI:
-    """Build the app; ``service`` is opened from settings at start-up when not given."""
+    """Build the app; ``service`` is opened from ``settings`` at start-up when not given."""
     limit = max_body_bytes or AnswerSettings().max_body_bytes
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = service is None
-        app.state.service = service or open_service()
+        app.state.service = service or open_service(settings)
         yield
         if opened:
             app.state.service.engine.close()
@@ -66,20 +77,7 @@ def create_app(
     )
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > limit:
-            return JSONResponse(
-                status_code=413,
-                content={
-                    "error_code": "payload_too_large",
-                    "detail": f"request body is {length} bytes; the limit is {limit}",
-                },
-            )
-        return await call_next(request)
+    app.add_middleware(BodySizeLimitMiddleware, limit=limit)
 
     for router in (health.router, search.router, procedures.router, answers.router):
         app.include_router(router)

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from answer_service.compose import Citation
 from answer_service.facts import KeyFacts
 
 MAX_QUERY_CHARS = 4_000
 
+# A constrained str makes pydantic check that the text is valid Unicode; a bare ``list[str]``
+# let a lone surrogate ("\ud800" in the JSON) through to the index, which failed with a 500.
+FilterValue = Annotated[str, StringConstraints(max_length=2_000)]
+
 
 class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    field: list[str] = Field(default_factory=list, max_length=20)
-    levels: list[str] = Field(default_factory=list, max_length=5)
-    agency: list[str] = Field(default_factory=list, max_length=20)
-    doc_kind: list[str] = Field(default_factory=list, max_length=3)
+    field: list[FilterValue] = Field(default_factory=list, max_length=20)
+    levels: list[FilterValue] = Field(default_factory=list, max_length=5)
+    agency: list[FilterValue] = Field(default_factory=list, max_length=20)
+    doc_kind: list[FilterValue] = Field(default_factory=list, max_length=3)
 
 
 class SearchIn(BaseModel):

@@ -96,6 +96,42 @@ def _hit_out(hit: DocumentHit) -> HitOut:
     )
 
 
+def _handover_reason(
+    result: RetrievalResult,
+    procedure_hits: list[DocumentHit],
+    *,
+    confidence: float,
+    abstain_below: float,
+) -> str:
+    """Why a question goes to an operator instead of being answered; "" to answer it."""
+    if not procedure_hits:
+        return "no matching procedure"
+    codes = result.query.codes
+    if codes and not any(h.exact_code_match for h in procedure_hits):
+        # The citizen named a code the catalogue does not hold: the best other match would
+        # describe a procedure they did not ask about.
+        return f"no procedure with code {', '.join(codes)}"
+    best = procedure_hits[0]
+    if not best.exact_code_match and best.doc_id not in _lexical_doc_ids(result):
+        # Dense search ranks every procedure for any text, "bla bla" included, so a best hit
+        # that shares no word with the question has nothing behind it; how high its fused
+        # score comes out depends only on the fusion weights.
+        return "no word of the question matches the best procedure"
+    if confidence < abstain_below:
+        return f"confidence {confidence:.2f} below {abstain_below:.2f}"
+    return ""
+
+
+def _lexical_doc_ids(result: RetrievalResult) -> set[str]:
+    """Documents that a lexical list found ("lexical_all", "lexical_overview")."""
+    return {
+        doc_id
+        for name, ranked in result.lists.items()
+        if name.startswith("lexical")
+        for doc_id in ranked
+    }
+
+
 @dataclass
 class AnswerService:
     engine: SearchEngine
@@ -206,12 +242,10 @@ class AnswerService:
         result = self.engine.search(question, top_k=5)
         confidence = confidence_of(result, self.max_fused_score)
         procedure_hits = [h for h in result.hits if h.doc_kind == "procedure"]
-        if not procedure_hits or confidence < self.abstain_below:
-            reason = (
-                "no matching procedure"
-                if not procedure_hits
-                else f"confidence {confidence:.2f} below {self.abstain_below:.2f}"
-            )
+        reason = _handover_reason(
+            result, procedure_hits, confidence=confidence, abstain_below=self.abstain_below
+        )
+        if reason:
             return AnswerOut(
                 route=Route.PROCEDURE.value,
                 answered=False,

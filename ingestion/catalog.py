@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -281,8 +281,8 @@ class Catalog:
                 run_id=row.run_id,
                 source=row.source,
                 status=row.status,
-                started_at=row.started_at,
-                finished_at=row.finished_at,
+                started_at=_utc(row.started_at),
+                finished_at=_utc(row.finished_at) if row.finished_at else None,
                 duration_s=row.duration_s,
                 error=row.error,
             )
@@ -304,6 +304,11 @@ def _to_stored(row: KnowledgeRecordRow) -> StoredRecord:
         raw=row.raw,
         normalized=row.normalized,
         point_ids=row.point_ids,
-        indexed_at=row.indexed_at,
-        last_seen=row.last_seen,
+        indexed_at=_utc(row.indexed_at),
+        last_seen=_utc(row.last_seen),
     )
+
+
+def _utc(value: datetime) -> datetime:
+    # SQLite keeps no offset: the UTC times written come back naive; PostgreSQL keeps it.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -132,7 +132,11 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("answer_service.main:create_app", factory=True, host=args.host, port=args.port)
+    from answer_service.main import create_app
+
+    # The app gets these settings so that ``--data-dir`` applies to the service too.
+    app = create_app(settings=_settings(args))
+    uvicorn.run(app, host=args.host, port=args.port)
     return 0
 
 

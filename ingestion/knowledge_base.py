@@ -69,9 +69,12 @@ class KnowledgeBase:
         self, connectors: list[Connector], *, progress: ProgressCallback | None = None
     ) -> list[SyncReport]:
         reports = [self.runner.sync(c, progress=progress) for c in connectors]
-        if any(r.added or r.updated or r.removed for r in reports) or not (
-            self.settings.lexicon_path.exists()
-        ):
+        changed = any(r.added or r.updated or r.removed for r in reports)
+        if changed:
+            # After a large write the engine compacts and builds the dense vector index, so the
+            # first queries do not scan every vector.
+            self.index.optimize()
+        if changed or not self.settings.lexicon_path.exists():
             self.rebuild_lexicon()
         return reports
 

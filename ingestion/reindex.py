@@ -32,6 +32,7 @@ def reindex_from_catalog(kb: KnowledgeBase, *, batch_size: int = 128) -> int:
                 batch = []
     count += _write(kb, batch)
     kb.runner.remove_orphans()
+    kb.index.optimize()
     kb.index.flush()
     return count
 

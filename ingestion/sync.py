@@ -78,7 +78,7 @@ class SyncRunner:
             report.status = "failed"
             report.error = exc.detail
             logger.warning("sync of %s failed: %s", connector.name, exc.detail)
-        except Exception as exc:
+        except BaseException as exc:  # an interrupt (Ctrl-C) fails the run too
             report.status = "failed"
             report.error = f"{type(exc).__name__}: {exc}"
             logger.exception("sync of %s crashed", connector.name)

@@ -62,9 +62,9 @@ class RetrievalWeights:
 
     lexical_all: float = 1.0
     lexical_overview: float = 1.0
-    dense_overview: float = 1.0
-    rrf_k: int = 20
-    candidates: int = 100
+    dense_overview: float = 2.0
+    rrf_k: int = 10
+    candidates: int = 50
 
 
 @dataclass

@@ -22,6 +22,7 @@ from typing import Any
 
 from ingestion.connectors.base import ItemRef, version_changed
 from ingestion.errors import ConnectorError, RecordError
+from ingestion.jurisdiction import province_code_from_procedure_code
 from ingestion.models import Procedure, RecordKind, SourceRecord, stable_hash
 from ingestion.parsers.flattened import (
     Parsed,
@@ -398,6 +399,10 @@ def _split_list(text: str) -> list[str]:
 
 
 def _agency_codes(code: str) -> list[str]:
-    """The scope suffix of a local procedure code: "1.000948.H38" gives ["H38"]."""
-    parts = code.split(".")
-    return parts[2:] if len(parts) > 2 else []
+    """The province a local procedure code is scoped to: "1.000948.H38" gives ["H38"].
+
+    Only a provincial suffix scopes a procedure; a ministry's ("2.000815.G01") is national, as in
+    the portal connector.
+    """
+    province = province_code_from_procedure_code(code)
+    return [province] if province else []

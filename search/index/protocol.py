@@ -94,6 +94,12 @@ class HybridIndex(Protocol):
         Without ``dense`` this is the sparse query alone.
         """
 
+    def optimize(self) -> bool:
+        """Compact segments and build vector indexes after a large write; True if anything changed.
+
+        Backends that optimize on their own (a Qdrant server) return False at once.
+        """
+
     def flush(self) -> None:
         """Make every write durable."""
 

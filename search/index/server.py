@@ -259,6 +259,10 @@ class ServerHybridIndex:
             limit=limit,
         )
 
+    def optimize(self) -> bool:
+        """Nothing to do: a Qdrant server runs its optimizers in the background."""
+        return False
+
     def flush(self) -> None:
         """Nothing to do: every write is acknowledged durable.
 

@@ -19,6 +19,10 @@ from search.text.lexical import _PHRASE_BREAK, _TOKEN
 from search.text.vietnamese import clean_text, fold_accents
 
 _MAX_CANDIDATES = 8
+EVERYDAY_TEXT_PATH = Path(__file__).parent / "data" / "everyday_vi.txt"
+# Everyday phrases count as this many corpus occurrences: the corpus is formal and large, and
+# without the boost "thế nào" would come back as "thể nạo".
+EVERYDAY_WEIGHT = 25
 _BIGRAM_WEIGHT = 0.75
 _FORMAT_VERSION = 1
 
@@ -45,14 +49,31 @@ class DiacriticRestorer:
             self._candidates[folded] = [(form, count / total) for form, count in best]
 
     @classmethod
-    def build(cls, texts: Iterable[str], *, min_bigram_count: int = 2) -> DiacriticRestorer:
+    def build(
+        cls,
+        texts: Iterable[str],
+        *,
+        min_bigram_count: int = 2,
+        everyday_path: Path | None = EVERYDAY_TEXT_PATH,
+    ) -> DiacriticRestorer:
+        """Learn from ``texts`` plus, unless ``everyday_path`` is None, the everyday phrases."""
         unigrams: Counter[str] = Counter()
         bigrams: Counter[str] = Counter()
-        for text in texts:
+
+        def learn(text: str, weight: int) -> None:
             for phrase in _PHRASE_BREAK.split(clean_text(text).lower()):
                 sylls = _TOKEN.findall(phrase)
-                unigrams.update(sylls)
-                bigrams.update(f"{a} {b}" for a, b in zip(sylls, sylls[1:], strict=False))
+                for syllable in sylls:
+                    unigrams[syllable] += weight
+                for a, b in zip(sylls, sylls[1:], strict=False):
+                    bigrams[f"{a} {b}"] += weight
+
+        for text in texts:
+            learn(text, 1)
+        if everyday_path is not None:
+            for line in everyday_path.read_text(encoding="utf-8").splitlines():
+                if line.strip() and not line.startswith("#"):
+                    learn(line, EVERYDAY_WEIGHT)
         kept = {pair: n for pair, n in bigrams.items() if n >= min_bigram_count}
         return cls(dict(unigrams), kept)
 

@@ -466,6 +466,15 @@ class TestDocuments:
         assert "procedure:1.001" not in filled.document_ids()
         assert "passport#steps" not in chunk_ids(filled.query_sparse(every_term(), limit=100))
 
+    def test_optimize_after_deletes_keeps_results(self, filled: HybridIndex) -> None:
+        filled.delete_document("procedure:1.001")
+        before = chunk_ids(filled.query_sparse(every_term(), limit=100))
+
+        assert isinstance(filled.optimize(), bool)
+        assert chunk_ids(filled.query_sparse(every_term(), limit=100)) == before
+        assert filled.count() == 4
+        assert "passport#steps" not in before
+
     def test_delete_document_keeps_point_ids(self, filled: HybridIndex) -> None:
         kept = point_id_of("birth#overview")
 

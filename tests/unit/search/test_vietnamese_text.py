@@ -133,6 +133,12 @@ class TestDiacriticRestorer:
         assert restorer.restore("cap ho chieu pho thong") == "cấp hộ chiếu phổ thông"
         assert restorer.restore("dang ky khai sinh") == "đăng ký khai sinh"
 
+    def test_everyday_phrases_are_restored(self) -> None:
+        restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
+        assert restorer.restore("dang ky khai sinh the nao") == "đăng ký khai sinh thế nào"
+        bare = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1, everyday_path=None)
+        assert bare.restore("the nao") == "the nao"
+
     def test_unknown_words_stay_as_typed(self) -> None:
         restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
         assert restorer.restore("xyzzy khai sinh") == "xyzzy khai sinh"

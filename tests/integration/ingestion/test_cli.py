@@ -1,0 +1,128 @@
+"""The command line as a user runs it: ``python -m ingestion`` in a subprocess, on a temporary
+data folder and a small invented dump, lexical search only (``HOTLINE_EMBEDDER=none``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.utils.procedure_dump import PROCEDURES, standard_records, write_dump
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
+COMMAND_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class Run:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def hotline(*args: str, env: dict[str, str] | None = None) -> Run:
+    """Run ``python -m ingestion ARGS`` with HOTLINE_EMBEDDER=none and no other HOTLINE_*."""
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+    environ |= {"HOTLINE_EMBEDDER": "none", "PYTHONIOENCODING": "utf-8"} | (env or {})
+    done = subprocess.run(
+        [sys.executable, "-m", "ingestion", *args],
+        cwd=REPO_ROOT,
+        env=environ,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=COMMAND_TIMEOUT_S,
+        check=False,
+    )
+    return Run(done.returncode, done.stdout, done.stderr)
+
+
+@dataclass(frozen=True)
+class Synced:
+    data_dir: Path
+    dump: Path
+    run: Run
+
+
+@pytest.fixture(scope="module")
+def synced(tmp_path_factory: pytest.TempPathFactory) -> Synced:
+    """One ``hotline sync`` of the invented dump; the tests below read what it left."""
+    root = tmp_path_factory.mktemp("cli")
+    dump = write_dump(root / "procedures.jsonl.gz", standard_records(), compress=True)
+    data_dir = root / "data"
+    run = hotline("--data-dir", str(data_dir), "sync", "--dump", str(dump), "--embedder", "none")
+    return Synced(data_dir, dump, run)
+
+
+class TestSync:
+    def test_run_sync_exits_0_and_prints_the_report(self, synced: Synced) -> None:
+        assert synced.run.returncode == 0, synced.run.stderr
+        report = json.loads(synced.run.stdout)
+
+        assert report["source"] == "dvcqg-dump"
+        assert report["status"] == "completed"
+        assert (report["listed"], report["added"], report["failed"]) == (5, 5, 0)
+        assert report["embedded"] == 0
+        assert report["failures"] == []
+        assert (synced.data_dir / "catalog.sqlite").is_file()
+
+    def test_run_status_shows_the_records(self, synced: Synced) -> None:
+        run = hotline("--data-dir", str(synced.data_dir), "status")
+
+        assert run.returncode == 0, run.stderr
+        status = json.loads(run.stdout)
+        assert status["data_dir"] == str(synced.data_dir.resolve())
+        assert status["index_backend"] == "edge"
+        assert status["records"] == {"dvcqg-dump/procedure": 5}
+        assert status["points"] >= 5
+        [last_run] = status["recent_runs"]
+        assert (last_run["status"], last_run["added"]) == ("completed", 5)
+
+    @pytest.mark.parametrize(
+        ("question", "code"),
+        [
+            ("đăng ký bay khinh khí cầu", "1.900002"),
+            ("xin phep bieu dien mua roi nuoc", "1.900005"),  # typed without diacritics
+        ],
+    )
+    def test_run_query_prints_the_expected_procedure_first(
+        self, synced: Synced, question: str, code: str
+    ) -> None:
+        run = hotline("--data-dir", str(synced.data_dir), "query", question)
+
+        assert run.returncode == 0, run.stderr
+        ranked = [line for line in run.stdout.splitlines() if line[:1].isdigit()]
+        name = next(name for c, name, *_ in PROCEDURES if c == code)
+        assert ranked, run.stdout
+        assert ranked[0].startswith(f"1. [{code}] {name}"), run.stdout
+
+
+class TestErrors:
+    def test_missing_dump_raises(self, tmp_path: Path) -> None:
+        run = hotline("--data-dir", str(tmp_path / "data"), "sync", "--dump", "/nonexistent")
+
+        assert run.returncode == 2
+        assert "--dump /nonexistent: no such file" in run.stderr
+        assert "Traceback" not in run.stderr
+        assert run.stdout == ""
+
+    def test_bad_index_backend_raises(self, tmp_path: Path) -> None:
+        dump = write_dump(tmp_path / "procedures.jsonl", standard_records())
+        run = hotline(
+            "--data-dir",
+            str(tmp_path / "data"),
+            "sync",
+            env={"HOTLINE_INDEX_BACKEND": "bogus", "HOTLINE_PROCEDURE_DUMP": str(dump)},
+        )
+
+        assert run.returncode == 2
+        assert "index_backend must be one of edge, server, local, got 'bogus'" in run.stderr
+        assert "Traceback" not in run.stderr
+        assert not (tmp_path / "data").exists()

@@ -1,0 +1,416 @@
+"""Composed answers, the grounding check, and the LLM rephraser against a real loopback server.
+
+The composer and ``verify_grounded`` are plain functions, tested on a hand-built ``Procedure``.
+The rephraser is tested through ``AnswerService.answer`` against a small HTTP server on
+127.0.0.1 that speaks the OpenAI chat-completions wire format and answers as each test tells
+it to (a grounded reply, an invented number, a 500, a reply too slow for the timeout). Those
+tests open sockets, so they are marked ``integration``. The search engine and catalogue behind
+the service are minimal stand-ins: what is under test is what happens after retrieval.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from answer_service.compose import Aspect, compose_answer, detect_aspects
+from answer_service.llm import LlmRephraser, verify_grounded
+from answer_service.service import AnswerService
+from ingestion.models import (
+    DossierComponent,
+    Fee,
+    Procedure,
+    ProcedureStep,
+    ProcessingTime,
+    SubmissionChannel,
+    SubmissionMethod,
+    TimeUnit,
+)
+from search.models import Section
+from search.query import AnalyzedQuery
+from search.retrieval import DocumentHit, RetrievalResult, RetrievalWeights
+
+CODE = "1.009901"
+
+
+def swiftlet_procedure(*, online: bool = True, documents: int = 3) -> Procedure:
+    """An invented procedure with every section the composer reads."""
+    methods = [
+        SubmissionMethod(
+            channel=SubmissionChannel.DIRECT,
+            processing_time=ProcessingTime(value=7, unit=TimeUnit.WORKING_DAY),
+            fees=[Fee(amount=150_000, description="Lệ phí cấp giấy phép")],
+        )
+    ]
+    if online:
+        methods.append(
+            SubmissionMethod(
+                channel=SubmissionChannel.ONLINE,
+                processing_time=ProcessingTime(value=5, unit=TimeUnit.WORKING_DAY),
+                fees=[Fee(amount=120_000)],
+            )
+        )
+    names = [
+        "Đơn đề nghị cấp giấy phép nuôi chim yến",
+        "Sơ đồ vị trí nhà nuôi chim yến",
+        "Giấy cam kết bảo đảm vệ sinh môi trường",
+    ] + [f"Giấy tờ bổ sung số {n}" for n in range(4, documents + 1)]
+    return Procedure(
+        code=CODE,
+        name="Cấp giấy phép nuôi chim yến trong khu dân cư",
+        levels=["Cấp xã"],
+        field="Chăn nuôi",
+        implementing_agency="Ủy ban nhân dân cấp xã",
+        receiving_address="Bộ phận Một cửa của Ủy ban nhân dân xã Hòa Bình",
+        steps=[
+            ProcedureStep(order=1, text="Hộ nuôi yến chuẩn bị hồ sơ."),
+            ProcedureStep(order=2, text="Nộp hồ sơ tại Bộ phận Một cửa."),
+        ],
+        submission_methods=methods,
+        dossier=[
+            DossierComponent(name=name, original_count=1) for name in names[: max(documents, 0)]
+        ],
+        conditions="Nhà nuôi yến cách trường học tối thiểu 300 mét.",
+        results=["Giấy phép nuôi chim yến"],
+        source_url=f"https://dichvucong.example/thu-tuc/{CODE}",
+    )
+
+
+def cited_sections(question: str, procedure: Procedure | None = None) -> set[Section]:
+    composed = compose_answer(procedure or swiftlet_procedure(), question)
+    assert all(c.code == CODE for c in composed.citations)
+    return {c.section for c in composed.citations}
+
+
+class TestComposeAnswer:
+    def test_fee_question_cites_methods_and_gives_fees_only(self) -> None:
+        composed = compose_answer(swiftlet_procedure(), "Lệ phí nuôi chim yến là bao nhiêu tiền?")
+
+        assert composed.aspects == [Aspect.FEE]
+        assert {c.section for c in composed.citations} == {Section.METHODS}
+        assert "150.000 đồng (Lệ phí cấp giấy phép)" in composed.text
+        assert "120.000 đồng" in composed.text
+        assert "ngày làm việc" not in composed.text  # time was not asked
+        assert "150.000 đồng" in composed.short_text
+
+    def test_time_question_gives_processing_time_without_fees(self) -> None:
+        composed = compose_answer(swiftlet_procedure(), "Làm giấy phép mất bao lâu?")
+
+        assert composed.aspects == [Aspect.TIME]
+        assert {c.section for c in composed.citations} == {Section.METHODS}
+        assert "7 ngày làm việc" in composed.text
+        assert "5 ngày làm việc" in composed.text
+        assert "đồng" not in composed.text
+
+    def test_documents_question_lists_the_dossier(self) -> None:
+        composed = compose_answer(swiftlet_procedure(), "Cần chuẩn bị giấy tờ gì?")
+
+        assert composed.aspects == [Aspect.DOCUMENTS]
+        assert {c.section for c in composed.citations} == {Section.DOSSIER}
+        assert "- Đơn đề nghị cấp giấy phép nuôi chim yến (1 bản chính)" in composed.text
+        assert "Giấy cam kết bảo đảm vệ sinh môi trường" in composed.cited_text
+        assert composed.short_text.startswith("Hồ sơ gồm 3 loại giấy tờ")
+
+    def test_long_dossier_is_cut_and_says_how_many_are_left(self) -> None:
+        composed = compose_answer(
+            swiftlet_procedure(documents=10), "hồ sơ gồm những gì", max_documents=8
+        )
+
+        assert "Giấy tờ bổ sung số 8" in composed.text
+        assert "Giấy tờ bổ sung số 9" not in composed.text
+        assert "… và 2 giấy tờ khác" in composed.text
+
+    def test_where_question_gives_the_receiving_address(self) -> None:
+        composed = compose_answer(swiftlet_procedure(), "Phải đến đâu để làm?")
+
+        assert Aspect.WHERE in composed.aspects
+        assert Section.AGENCIES in {c.section for c in composed.citations}
+        assert "Nơi thực hiện: Bộ phận Một cửa của Ủy ban nhân dân xã Hòa Bình." in composed.text
+
+    @pytest.mark.parametrize(
+        ("online", "expected"),
+        [
+            (True, "có thể nộp trực tuyến"),
+            (False, "chưa có hình thức nộp trực tuyến"),
+        ],
+    )
+    def test_online_question_follows_the_channels(self, online: bool, expected: str) -> None:
+        procedure = swiftlet_procedure(online=online)
+        composed = compose_answer(procedure, "Có nộp qua mạng được không?")
+
+        assert Aspect.ONLINE in composed.aspects
+        assert expected in composed.text
+        assert Section.METHODS in {c.section for c in composed.citations}
+
+    def test_question_without_cue_gets_steps_documents_time_and_fee(self) -> None:
+        assert cited_sections("giấy phép nuôi chim yến") == {
+            Section.STEPS,
+            Section.DOSSIER,
+            Section.METHODS,
+        }
+
+    def test_cues_typed_without_diacritics_are_found(self) -> None:
+        assert detect_aspects("le phi bao nhieu, nop o dau") == [Aspect.FEE, Aspect.WHERE]
+
+    def test_missing_facts_say_so_and_cite_the_overview(self) -> None:
+        bare = Procedure(code=CODE, name="Thủ tục chưa có dữ liệu")
+        composed = compose_answer(bare, "lệ phí bao nhiêu")
+
+        assert "chưa có thông tin" in composed.text
+        assert [c.section for c in composed.citations] == [Section.OVERVIEW]
+
+    def test_every_fact_of_the_answer_is_in_the_cited_text(self) -> None:
+        composed = compose_answer(swiftlet_procedure(), "phí, thời hạn, hồ sơ, nộp ở đâu")
+
+        body = composed.text.replace(composed.citations[0].source_url, "")
+        assert verify_grounded(body, composed.cited_text) == []
+
+
+class TestVerifyGrounded:
+    SOURCES = (
+        "Nộp trực tiếp, thời hạn giải quyết 7 ngày làm việc, phí, lệ phí: 10.000 đồng\n"
+        "Đơn đề nghị cấp giấy phép nuôi chim yến (1 bản chính)"
+    )
+
+    @pytest.mark.parametrize("amount", ["10.000", "10000", "10,000"])
+    def test_numbers_written_differently_are_the_same(self, amount: str) -> None:
+        answer = f"Lệ phí là {amount} đồng, có kết quả sau 7 ngày làm việc."
+        assert verify_grounded(answer, self.SOURCES) == []
+
+    def test_invented_fee_is_rejected(self) -> None:
+        problems = verify_grounded("Lệ phí là 20.000 đồng.", self.SOURCES)
+        assert problems == ["number 20.000"]
+
+    def test_invented_processing_time_is_rejected(self) -> None:
+        assert verify_grounded("Có kết quả sau 3 ngày.", self.SOURCES) == ["number 3"]
+
+    def test_quoted_document_from_the_sources_passes_despite_case_and_accents(self) -> None:
+        answer = "Quý khách nộp «don de nghi cap giay phep nuoi chim yen»."
+        assert verify_grounded(answer, self.SOURCES) == []
+
+    def test_quoted_document_not_in_the_sources_is_rejected(self) -> None:
+        answer = "Quý khách mang theo «Giấy xác nhận của trưởng thôn»."
+        assert verify_grounded(answer, self.SOURCES) == ["name «Giấy xác nhận của trưởng thôn»"]
+
+
+# --------------------------------------------------------------------------------------------
+# The rephraser against a loopback OpenAI-compatible server
+
+
+@dataclass
+class FakeLlmServer:
+    """What the loopback endpoint answers next, and the requests it received."""
+
+    base_url: str
+    reply: str = ""
+    status: int = 200
+    delay_s: float = 0.0
+    raw_body: bytes | None = None
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+
+
+def _completion(content: str, model: str) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 10, "completion_tokens": 10, "total_tokens": 20},
+    }
+
+
+def _handler_for(state: list[FakeLlmServer]) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 (the name http.server dispatches to)
+            server = state[0]
+            length = int(self.headers.get("content-length", "0"))
+            body = json.loads(self.rfile.read(length) or b"{}")
+            server.requests.append(
+                {"path": self.path, "authorization": self.headers.get("authorization"), **body}
+            )
+            if server.delay_s:
+                server.release.wait(server.delay_s)
+            if self.path != "/v1/chat/completions":
+                payload, status = b'{"error": "no such route"}', 404
+            elif server.status != 200:
+                payload, status = b'{"error": {"message": "boom"}}', server.status
+            elif server.raw_body is not None:
+                payload, status = server.raw_body, 200
+            else:
+                payload = json.dumps(_completion(server.reply, body.get("model", ""))).encode()
+                status = 200
+            try:
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (the timeout test)
+
+        def log_message(self, format: str, *args: object) -> None:  # noqa: A002 (the base's name)
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def llm_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLlmServer]:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    state: list[FakeLlmServer] = []
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(state))
+    httpd.daemon_threads = True
+    state.append(FakeLlmServer(base_url=f"http://127.0.0.1:{httpd.server_address[1]}/v1"))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield state[0]
+    state[0].release.set()
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+class _StandInEngine:
+    """Returns the procedure as an exact code match, so the answer goes past the abstain gate."""
+
+    def __init__(self, procedure: Procedure) -> None:
+        self.procedure = procedure
+        self.retriever = SimpleNamespace(weights=RetrievalWeights())
+
+    def search(self, query: str, *, top_k: int = 5, query_filter: object = None) -> RetrievalResult:
+        hit = DocumentHit(
+            doc_id=self.procedure.doc_id,
+            doc_kind="procedure",
+            code=self.procedure.code,
+            title=self.procedure.name,
+            score=1.0,
+            exact_code_match=True,
+        )
+        analyzed = AnalyzedQuery(original=query, text=query, unaccented=False, restored=query)
+        return RetrievalResult(query=analyzed, hits=[hit][:top_k])
+
+
+class _StandInCatalog:
+    def __init__(self, procedure: Procedure) -> None:
+        self.normalized = procedure.model_dump(mode="json")
+
+    def find_by_code(self, code: str) -> SimpleNamespace | None:
+        return SimpleNamespace(normalized=self.normalized) if code == CODE else None
+
+
+def service_with(rephraser: LlmRephraser) -> AnswerService:
+    procedure = swiftlet_procedure()
+    return AnswerService(
+        engine=_StandInEngine(procedure),  # type: ignore[arg-type]  # a stand-in, see above
+        catalog=_StandInCatalog(procedure),  # type: ignore[arg-type]
+        rephraser=rephraser,
+    )
+
+
+QUESTION = "Lệ phí cấp giấy phép nuôi chim yến bao nhiêu tiền?"
+
+
+@pytest.mark.integration
+class TestLlmRephraser:
+    def rephraser(self, server: FakeLlmServer, *, timeout_s: float = 5.0) -> LlmRephraser:
+        return LlmRephraser(
+            base_url=server.base_url, model="qwen-test", api_key="sk-loopback", timeout_s=timeout_s
+        )
+
+    def test_grounded_reply_is_used(self, llm_server: FakeLlmServer) -> None:
+        llm_server.reply = "Dạ, lệ phí nộp trực tiếp là 150000 đồng, nộp trực tuyến 120.000 đồng."
+
+        answer = service_with(self.rephraser(llm_server)).answer(QUESTION)
+
+        assert answer.generated_by == "llm"
+        assert answer.text == llm_server.reply
+        assert answer.answered and not answer.handover
+        assert {c.section for c in answer.citations} == {Section.METHODS}
+        (request,) = llm_server.requests
+        assert request["path"] == "/v1/chat/completions"
+        assert request["model"] == "qwen-test"
+        assert request["authorization"] == "Bearer sk-loopback"
+        user_turn = request["messages"][-1]["content"]
+        text = user_turn if isinstance(user_turn, str) else json.dumps(user_turn)
+        assert "150.000 đồng" in text  # the model is shown the sources it must stay within
+
+    def test_reply_with_invented_number_falls_back_to_the_composer(
+        self, llm_server: FakeLlmServer
+    ) -> None:
+        llm_server.reply = "Dạ, lệ phí là 250.000 đồng và có kết quả sau 2 ngày."
+        rephraser = self.rephraser(llm_server)
+
+        answer = service_with(rephraser).answer(QUESTION)
+
+        assert answer.generated_by == "composer"
+        assert "250.000" not in answer.text
+        assert "150.000 đồng" in answer.text
+        rephrased, problems = rephraser.rephrase(QUESTION, "x", "lệ phí 150.000 đồng")
+        assert rephrased is None
+        assert problems == ["number 250.000", "number 2"]
+
+    def test_reply_with_invented_document_name_falls_back(self, llm_server: FakeLlmServer) -> None:
+        llm_server.reply = "Quý khách cần «Giấy xác nhận hạnh kiểm của công an»."
+
+        answer = service_with(self.rephraser(llm_server)).answer("Cần giấy tờ gì?")
+
+        assert answer.generated_by == "composer"
+        assert answer.text.startswith("Thủ tục «Cấp giấy phép nuôi chim yến")
+
+    @pytest.mark.parametrize("status", [500, 503, 429])
+    def test_server_error_falls_back(self, llm_server: FakeLlmServer, status: int) -> None:
+        llm_server.status = status
+
+        answer = service_with(self.rephraser(llm_server)).answer(QUESTION)
+
+        assert answer.generated_by == "composer"
+        assert "150.000 đồng" in answer.text
+        assert len(llm_server.requests) == 1  # no retries: the operator is waiting
+
+    def test_malformed_body_falls_back(self, llm_server: FakeLlmServer) -> None:
+        llm_server.raw_body = b"<html>gateway</html>"
+
+        answer = service_with(self.rephraser(llm_server)).answer(QUESTION)
+
+        assert answer.generated_by == "composer"
+
+    def test_timeout_falls_back_within_the_budget(self, llm_server: FakeLlmServer) -> None:
+        llm_server.reply = "Dạ, lệ phí là 150.000 đồng."
+        llm_server.delay_s = 10.0
+        service = service_with(self.rephraser(llm_server, timeout_s=0.5))
+
+        started = time.perf_counter()
+        answer = service.answer(QUESTION)
+        elapsed = time.perf_counter() - started
+
+        assert answer.generated_by == "composer"
+        assert "150.000 đồng" in answer.text
+        assert elapsed < 5.0
+
+    def test_unreachable_endpoint_falls_back(self) -> None:
+        # A port that was just free: nothing listens there.
+        with ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler) as probe:
+            port = probe.server_address[1]
+        rephraser = LlmRephraser(base_url=f"http://127.0.0.1:{port}/v1", model="m", timeout_s=2.0)
+
+        answer = service_with(rephraser).answer(QUESTION)
+
+        assert answer.generated_by == "composer"
