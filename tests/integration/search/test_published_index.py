@@ -1,0 +1,100 @@
+"""A serving process reads published copies while the writer keeps the embedded index open."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ingestion.knowledge_base import KnowledgeBase, build_connectors
+from ingestion.settings import Settings
+from search.engine import SearchEngine
+from search.errors import IndexBackendError
+from search.index.published import CURRENT_FILE, PublishedIndex, current_generation
+
+pytestmark = pytest.mark.integration
+
+
+def _record(code: str, name: str) -> dict[str, str]:
+    return {
+        "ma_thu_tuc": code,
+        "ten_thu_tuc": name,
+        "cap_thuc_hien": "Cấp xã",
+        "linh_vuc": "Hộ tịch",
+        "trinh_tu_thuc_hien": f"Bước 1: Nộp hồ sơ {name.lower()}.",
+        "cach_thuc_thuc_hien": (
+            "Hình thức nộpThời gianPhí, lệ phíMô tảTrực tiếp5 Ngày làm việcMiễn phí"
+        ),
+        "thanh_phan_ho_so": "Tên giấy tờMẫu đơn, tờ khaiSố lượngTờ khai1 bản chính",
+        "detail_url": "",
+    }
+
+
+def _write_dump(path: Path, records: list[dict[str, str]]) -> None:
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records), "utf-8")
+
+
+def _sync(settings: Settings, kb: KnowledgeBase) -> None:
+    report = kb.sync(build_connectors(settings, ["dump"]))[0]
+    assert report.status == "completed"
+
+
+def test_reader_serves_while_writer_holds_the_index_and_switches_generations(
+    tmp_path: Path,
+) -> None:
+    dump = tmp_path / "dump.jsonl"
+    _write_dump(dump, [_record("1.000001", "Đăng ký khai sinh")])
+    settings = Settings(data_dir=tmp_path / "var", embedder="none", procedure_dump=dump)
+    writer = KnowledgeBase(settings, with_embedder=False)
+    try:
+        _sync(settings, writer)
+        first = current_generation(settings.published_path)
+        assert first is not None
+
+        # The writer still holds the shard open; the reader must not need it.
+        engine = SearchEngine.open(settings, with_embedder=False)
+        assert isinstance(engine.index, PublishedIndex)
+        engine.index.check_every_s = 0
+        hits = engine.search("dang ky khai sinh").hits
+        assert [h.code for h in hits] == ["1.000001"]
+
+        _write_dump(
+            dump,
+            [_record("1.000001", "Đăng ký khai sinh"), _record("1.000002", "Đăng ký kết hôn")],
+        )
+        _sync(settings, writer)
+        second = current_generation(settings.published_path)
+        assert second is not None and second != first
+
+        assert [h.code for h in engine.search("đăng ký kết hôn").hits][:1] == ["1.000002"]
+        assert engine.index.generation == second
+        engine.close()
+    finally:
+        writer.close()
+
+
+def test_no_change_sync_does_not_publish_again(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.jsonl"
+    _write_dump(dump, [_record("1.000001", "Đăng ký khai sinh")])
+    settings = Settings(data_dir=tmp_path / "var", embedder="none", procedure_dump=dump)
+    kb = KnowledgeBase(settings, with_embedder=False)
+    try:
+        _sync(settings, kb)
+        first = current_generation(settings.published_path)
+        _sync(settings, kb)
+        assert current_generation(settings.published_path) == first
+    finally:
+        kb.close()
+
+
+def test_reader_without_publication_explains(tmp_path: Path) -> None:
+    with pytest.raises(IndexBackendError, match="run a sync first"):
+        PublishedIndex(tmp_path / "published", opener=lambda p: None)  # type: ignore[arg-type,return-value]
+
+
+def test_pointer_to_missing_generation_counts_as_none(tmp_path: Path) -> None:
+    root = tmp_path / "published"
+    root.mkdir()
+    (root / CURRENT_FILE).write_text("20260101T000000Z", encoding="utf-8")
+    assert current_generation(root) is None
