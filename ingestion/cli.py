@@ -77,22 +77,33 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from ingestion.knowledge_base import KnowledgeBase
+    from ingestion.catalog import Catalog
+    from search.engine import SearchEngine
 
-    kb = KnowledgeBase(_settings(args), with_embedder=False)
+    settings = _settings(args)
+    settings.ensure_data_dir()
+    catalog = Catalog(settings.catalog_url)
     try:
-        status = {
-            "data_dir": str(kb.settings.data_dir.resolve()),
-            "index_backend": kb.settings.index_backend,
-            "records": kb.catalog.count_records(),
-            "points": kb.index.count(),
+        status: dict[str, object] = {
+            "data_dir": str(settings.data_dir.resolve()),
+            "index_backend": settings.index_backend,
+            "records": catalog.count_records(),
             "recent_runs": [
-                r.model_dump(mode="json", exclude={"failures"}) for r in kb.catalog.recent_runs(5)
+                r.model_dump(mode="json", exclude={"failures"}) for r in catalog.recent_runs(5)
             ],
         }
+        try:
+            # Read what serving processes read; a sync may hold the writer's index meanwhile.
+            engine = SearchEngine.open(settings, with_embedder=False)
+        except PlatformError as exc:
+            status["points"] = None
+            status["index"] = exc.detail
+        else:
+            status["points"] = engine.index.count()
+            engine.close()
         print(json.dumps(status, ensure_ascii=False, indent=2, default=str))
     finally:
-        kb.close()
+        catalog.close()
     return 0
 
 

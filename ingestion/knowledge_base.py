@@ -6,10 +6,12 @@ where things live and how they are configured.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 from urllib.parse import urlparse
 
 from ingestion.catalog import Catalog, SyncReport
@@ -30,17 +32,62 @@ logger = logging.getLogger(__name__)
 SOURCE_NAMES = ("dump", "excel", "portal", "documents", "answers")
 
 
+class KnowledgeBaseBusy(IngestionError):
+    """Another process (a sync, a reindex) is writing to the knowledge base."""
+
+
+class WriterLock:
+    """One writer per data directory, held for the life of a ``KnowledgeBase``.
+
+    A file lock is enough for the embedded default, where every writer runs on one machine; it
+    is released by the operating system if the process dies.
+    """
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / "writer.lock"
+        self._handle: IO[str] | None = None
+
+    def acquire(self) -> None:
+        handle = self.path.open("w")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise KnowledgeBaseBusy(
+                f"another sync or reindex is writing to {self.path.parent}; try again when it ends"
+            ) from None
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            fcntl.flock(self._handle, fcntl.LOCK_UN)
+            self._handle.close()
+            self._handle = None
+
+
 class KnowledgeBase:
-    """Everything ingestion needs, opened once.
+    """Everything ingestion needs, opened once, as the data directory's only writer.
 
     Args:
         settings: Where things live and which backends to use.
         with_embedder: Load the dense embedder (False for lexical-only tools and tests).
+
+    Raises:
+        KnowledgeBaseBusy: another process is writing to the same data directory.
     """
 
     def __init__(self, settings: Settings, *, with_embedder: bool = True) -> None:
         self.settings = settings
         settings.ensure_data_dir()
+        self._lock = WriterLock(settings.data_dir)
+        self._lock.acquire()
+        try:
+            self._open(settings, with_embedder=with_embedder)
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _open(self, settings: Settings, *, with_embedder: bool) -> None:
         self.catalog = Catalog(settings.catalog_url)
         self.embedder: DenseEmbedder | None = (
             create_embedder(settings.embedder, model=settings.embedder_model)
@@ -102,8 +149,11 @@ class KnowledgeBase:
         logger.info("lexicon rebuilt: %s syllables", len(restorer.unigrams))
 
     def close(self) -> None:
-        self.index.close()
-        self.catalog.close()
+        try:
+            self.index.close()
+            self.catalog.close()
+        finally:
+            self._lock.release()
 
 
 def _stored_dense_size(settings: Settings) -> int:
