@@ -20,7 +20,7 @@ from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, create_engi
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-from ingestion.models import RecordKind, utc_now
+from ingestion.models import Procedure, RecordKind, utc_now
 
 
 class _Base(DeclarativeBase):
@@ -241,6 +241,16 @@ class Catalog:
                 query = query.where(KnowledgeRecordRow.kind == kind.value)
             yield from session.scalars(query.execution_options(yield_per=500))
 
+    def procedures_of(self, source: str) -> Iterator[Procedure]:
+        """The normalized procedures one source has stored."""
+        with self._session() as session:
+            query = select(KnowledgeRecordRow.normalized).where(
+                KnowledgeRecordRow.source == source,
+                KnowledgeRecordRow.kind == RecordKind.PROCEDURE.value,
+            )
+            for normalized in session.scalars(query.execution_options(yield_per=500)):
+                yield Procedure.model_validate(normalized)
+
     def count_records(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         with self._session() as session:
@@ -252,7 +262,13 @@ class Catalog:
         return counts
 
     def start_run(self, source: str, started_at: datetime) -> int:
+        """Record a new run. Runs still marked running were killed: one writer runs at a time."""
         with self._session() as session:
+            for stale in session.scalars(
+                select(SyncRunRow).where(SyncRunRow.status == "running")
+            ).all():
+                stale.status = "interrupted"
+                stale.error = stale.error or "the process ended before the run finished"
             row = SyncRunRow(source=source, status="running", started_at=started_at, report={})
             session.add(row)
             session.flush()

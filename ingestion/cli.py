@@ -12,6 +12,8 @@ import logging
 import sys
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from ingestion.errors import IngestionError
 from ingestion.settings import Settings
 from search.errors import PlatformError
@@ -205,7 +207,13 @@ def main(argv: list[str] | None = None) -> int:
     except PlatformError as exc:
         print(f"lỗi / error: {exc.detail}", file=sys.stderr)
         return 2
-    except ValueError as exc:  # settings validation
+    except ValidationError as exc:  # settings from the environment
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        print(f"lỗi / error: invalid settings: {problems}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
         print(f"lỗi / error: {exc}", file=sys.stderr)
         return 2
 

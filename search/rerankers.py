@@ -53,7 +53,9 @@ class CrossEncoderReranker:
 
             try:
                 self._model = CrossEncoder(self.model, device=self.device)
-            except OSError as exc:
+            # OSError: missing path or unreachable hub; ValueError: a folder that holds no model
+            # (no or unknown ``model_type``) or an invalid hub name (HFValidationError).
+            except (OSError, ValueError) as exc:
                 raise ConfigurationError(
                     f"cannot load cross-encoder {self.model!r}: {exc}"
                 ) from exc

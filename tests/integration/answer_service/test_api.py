@@ -34,6 +34,7 @@ from ingestion.catalog import Catalog
 from ingestion.knowledge_base import KnowledgeBase
 from ingestion.settings import Settings
 from search.engine import SearchEngine
+from search.index.published import CURRENT_FILE
 
 pytestmark = pytest.mark.integration
 
@@ -75,11 +76,21 @@ def test_ready_counts_the_indexed_points(
     assert body["points"] == invented_kb.service.engine.index.count() > 0
 
 
+def empty_published_knowledge_base(data_dir: Path) -> Settings:
+    """A collection that exists and is published for serving, but holds nothing."""
+    settings = Settings(data_dir=data_dir, embedder="none")
+    kb = KnowledgeBase(settings, with_embedder=False)
+    try:
+        kb.publish()
+    finally:
+        kb.close()
+    return settings
+
+
 @pytest.fixture(scope="module")
 def empty_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AnswerService]:
     """A knowledge base whose collection exists but holds nothing (lexical-only, no model)."""
-    settings = Settings(data_dir=tmp_path_factory.mktemp("empty") / "data", embedder="none")
-    KnowledgeBase(settings, with_embedder=False).close()
+    settings = empty_published_knowledge_base(tmp_path_factory.mktemp("empty") / "data")
     service = AnswerService(
         engine=SearchEngine.open(settings, with_embedder=False),
         catalog=Catalog(settings.catalog_url),
@@ -100,10 +111,11 @@ def test_ready_on_an_empty_index_is_503(empty_service: AnswerService) -> None:
 
 
 def test_ready_when_the_index_fails_is_503(tmp_path: Path) -> None:
-    settings = Settings(data_dir=tmp_path / "data", embedder="none")
-    KnowledgeBase(settings, with_embedder=False).close()
+    settings = empty_published_knowledge_base(tmp_path / "data")
     engine = SearchEngine.open(settings, with_embedder=False)
-    engine.close()  # a closed index raises on every call
+    engine.close()
+    # Closed, the index reopens the current generation on the next call; there is none now.
+    (settings.published_path / CURRENT_FILE).unlink()
     service = AnswerService(engine=engine, catalog=Catalog(settings.catalog_url))
 
     with TestClient(create_app(service=service)) as client:

@@ -138,11 +138,11 @@ class TestTaskWiring:
     def test_run_sync_source_is_skipped_while_another_writer_runs(
         self, embedded_settings: Path
     ) -> None:
-        from ingestion.tasks import _KnowledgeBaseLock
+        from ingestion.knowledge_base import WriterLock
 
         task = embedded_app().tasks[TaskName.SYNC_SOURCE.value]
-        lock = _KnowledgeBaseLock()
-        assert lock.acquire()
+        lock = WriterLock(embedded_settings)
+        lock.acquire()
         try:
             result = task.apply(kwargs={"source": "dump"}).get()
         finally:

@@ -407,6 +407,27 @@ class TestSyncRunner:
         assert all("thuyền rồng" not in h.chunk.text for h in query_sparse(kb.index, "thuyền rồng"))
         assert_holds_exactly(kb, expected_points(dump, agency_code="H21"))
 
+    def test_run_changing_jurisdiction_drops_unchanged_procedures_now_out_of_scope(
+        self, open_kb: Callable[..., KnowledgeBase], tmp_path: Path
+    ) -> None:
+        records = [
+            procedure_record("1.900001", "Thủ tục cấp quốc gia", topic="cấp quốc gia"),
+            procedure_record("1.900006.H21", "Hỗ trợ nuôi ong mật", topic="ong mật"),
+            procedure_record("1.900007.H38", "Đăng ký đua thuyền rồng", topic="thuyền rồng"),
+        ]
+        dump = write_dump(tmp_path / "provinces.jsonl", records)
+        everything = open_kb()
+        assert sync_dump(everything, dump).added == 3
+        everything.close()
+
+        province = open_kb(agency_code="H38")
+        report = sync_dump(province, dump)
+
+        kept = {"procedure:1.900001", "procedure:1.900007.H38"}
+        assert (report.out_of_scope, report.removed) == (1, 1)
+        assert province.index.document_ids() == kept
+        assert province.catalog.all_doc_ids() == kept
+
     def test_run_crash_on_second_batch_then_rerun_completes(
         self, kb: KnowledgeBase, dump_v1: Path
     ) -> None:

@@ -98,3 +98,16 @@ def test_pointer_to_missing_generation_counts_as_none(tmp_path: Path) -> None:
     root.mkdir()
     (root / CURRENT_FILE).write_text("20260101T000000Z", encoding="utf-8")
     assert current_generation(root) is None
+
+
+def test_second_writer_is_refused_with_a_clear_error(tmp_path: Path) -> None:
+    from ingestion.knowledge_base import KnowledgeBaseBusy
+
+    settings = Settings(data_dir=tmp_path / "var", embedder="none")
+    first = KnowledgeBase(settings, with_embedder=False)
+    try:
+        with pytest.raises(KnowledgeBaseBusy, match="another sync or reindex"):
+            KnowledgeBase(settings, with_embedder=False)
+    finally:
+        first.close()
+    KnowledgeBase(settings, with_embedder=False).close()  # released on close
