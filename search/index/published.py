@@ -3,10 +3,12 @@
 qdrant-edge lets one process open a shard directory. The writer (a sync, a reindex) owns
 ``<data_dir>/index``; after each sync that changed something it copies the flushed collection to
 ``<data_dir>/published/<generation>/`` and then names that generation in
-``published/CURRENT``, written atomically. Serving processes open the named copy and, at most
-every few seconds, look whether ``CURRENT`` names a newer one; if so they open it and switch, so
-a nightly sync reaches the operators without a restart. Two generations are kept: the current
-one and the one before, which a reader may still be using while it switches.
+``published/CURRENT``, written atomically. Each serving process copies the named generation
+into a private folder (``published/.readers/<pid>-…``: the engine locks its write-ahead log, so
+two processes cannot open one folder either) and, at most every few seconds, looks whether
+``CURRENT`` names a newer one; if so it copies and opens that and switches, so a nightly sync
+reaches the operators without a restart. Two generations are kept; private copies are removed
+when their reader closes them, or by the next reader when their process is gone.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
 logger = logging.getLogger(__name__)
 
 CURRENT_FILE = "CURRENT"
+READERS_DIR = ".readers"
 KEEP_GENERATIONS = 2
 
 
@@ -67,10 +70,30 @@ def current_generation(published_root: Path) -> str | None:
 def _prune(published_root: Path, *, keep: str) -> None:
     generations = sorted(
         p.name for p in published_root.iterdir() if p.is_dir() and not p.name.startswith(".")
-    )
+    )  # the readers' folder starts with a dot and is never pruned here
     for name in generations[:-KEEP_GENERATIONS]:
         if name != keep:
             shutil.rmtree(published_root / name, ignore_errors=True)
+
+
+def _remove_dead_readers(readers: Path) -> None:
+    """Remove private copies whose process is gone (killed readers cannot clean up)."""
+    if not readers.is_dir():
+        return
+    for folder in readers.iterdir():
+        pid = folder.name.split("-", 1)[0]
+        if pid.isdigit() and not _process_alive(int(pid)):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 class PublishedIndex:
@@ -101,8 +124,10 @@ class PublishedIndex:
         self._lock = threading.Lock()
         self._generation: str | None = None
         self._index: HybridIndex | None = None
-        self._retired: list[HybridIndex] = []
+        self._private: Path | None = None
+        self._retired: list[tuple[HybridIndex, Path]] = []
         self._checked_at = 0.0
+        _remove_dead_readers(published_root / READERS_DIR)
         self._refresh(force=True)
 
     @property
@@ -121,15 +146,33 @@ class PublishedIndex:
                     f"no published index under {self.published_root}: run a sync first"
                 )
             if latest != self._generation or self._index is None:
-                fresh = self.opener(self.published_root / latest)
-                if self._index is not None:
+                private = self._private_copy(latest)
+                try:
+                    fresh = self.opener(private)
+                    fresh.count()  # open it now, not on an operator's first query
+                except BaseException:
+                    shutil.rmtree(private, ignore_errors=True)
+                    raise
+                if self._index is not None and self._private is not None:
                     # Queries in flight may still use the old one; close it at the next switch.
-                    for old in self._retired:
-                        old.close()
-                    self._retired = [self._index]
-                self._index, self._generation = fresh, latest
+                    self._close_retired()
+                    self._retired = [(self._index, self._private)]
+                self._index, self._private, self._generation = fresh, private, latest
                 logger.info("serving index generation %s", latest)
             return self._index
+
+    def _private_copy(self, generation: str) -> Path:
+        readers = self.published_root / READERS_DIR
+        readers.mkdir(parents=True, exist_ok=True)
+        private = readers / f"{os.getpid()}-{generation}-{time.monotonic_ns()}"
+        shutil.copytree(self.published_root / generation, private)
+        return private
+
+    def _close_retired(self) -> None:
+        for index, private in self._retired:
+            index.close()
+            shutil.rmtree(private, ignore_errors=True)
+        self._retired = []
 
     def _read_only(self, operation: str) -> IndexBackendError:
         return IndexBackendError(f"the published index is read-only; cannot {operation}")
@@ -190,6 +233,7 @@ class PublishedIndex:
 
     def close(self) -> None:
         with self._lock:
-            for index in [*self._retired, *([self._index] if self._index else [])]:
-                index.close()
-            self._retired, self._index = [], None
+            if self._index is not None and self._private is not None:
+                self._retired.append((self._index, self._private))
+            self._close_retired()
+            self._index, self._private = None, None

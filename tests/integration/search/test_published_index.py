@@ -111,3 +111,39 @@ def test_second_writer_is_refused_with_a_clear_error(tmp_path: Path) -> None:
     finally:
         first.close()
     KnowledgeBase(settings, with_embedder=False).close()  # released on close
+
+
+def test_two_readers_open_the_same_generation(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.jsonl"
+    _write_dump(dump, [_record("1.000001", "Đăng ký khai sinh")])
+    settings = Settings(data_dir=tmp_path / "var", embedder="none", procedure_dump=dump)
+    kb = KnowledgeBase(settings, with_embedder=False)
+    try:
+        _sync(settings, kb)
+    finally:
+        kb.close()
+    first = SearchEngine.open(settings, with_embedder=False)
+    second = SearchEngine.open(settings, with_embedder=False)
+    try:
+        assert first.index.count() == second.index.count() > 0
+    finally:
+        first.close()
+        second.close()
+    readers = settings.published_path / ".readers"
+    assert list(readers.iterdir()) == []  # private copies are removed on close
+
+
+def test_copies_of_dead_readers_are_removed(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.jsonl"
+    _write_dump(dump, [_record("1.000001", "Đăng ký khai sinh")])
+    settings = Settings(data_dir=tmp_path / "var", embedder="none", procedure_dump=dump)
+    kb = KnowledgeBase(settings, with_embedder=False)
+    try:
+        _sync(settings, kb)
+    finally:
+        kb.close()
+    stale = settings.published_path / ".readers" / "999999999-old"
+    stale.mkdir(parents=True)
+    engine = SearchEngine.open(settings, with_embedder=False)
+    engine.close()
+    assert not stale.exists()
