@@ -28,6 +28,8 @@ from search.engine import SearchEngine
 from search.errors import ErrorCode, SearchError
 from search.index import IndexFilter
 from search.retrieval import DocumentHit, RetrievalResult
+from search.text.lexical import QUERY_STOP_FOLDED
+from search.text.vietnamese import fold_accents, syllables
 
 logger = logging.getLogger(__name__)
 
@@ -56,17 +58,41 @@ ROUTE_GUIDANCE = {
 }
 
 
-def confidence_of(result: RetrievalResult, max_score: float) -> float:
-    """A 0–1 confidence from the fused score of the top document and its lead over the next."""
+# Cosine similarities of multilingual-e5-small are compressed: unrelated text still scores about
+# 0.82, a matching procedure name about 0.90. Only the span between means anything.
+_DENSE_FLOOR, _DENSE_SPAN = 0.84, 0.06
+
+
+def confidence_of(result: RetrievalResult) -> float:
+    """A 0–1 confidence that the top document is the one the citizen means.
+
+    It combines what independent signals agree on rather than the fused score alone: whether
+    every fused list ranks the document first (or in its first three), how many of the query's
+    content words the document's matched text contains, and the dense similarity above the
+    level that unrelated text reaches. A query of one content word or fewer is halved: it says
+    too little to answer without an operator.
+    """
     if not result.hits:
         return 0.0
     top = result.hits[0]
     if top.exact_code_match:
         return 1.0
-    strength = min(1.0, top.score / max_score) if max_score else 0.0
-    second = result.hits[1].score if len(result.hits) > 1 else 0.0
-    lead = (top.score - second) / top.score if top.score else 0.0
-    return round(strength * (0.6 + 0.4 * min(1.0, lead * 3)), 3)
+    lists = max(1, len(result.lists))
+    first = sum(1 for rank in top.ranks.values() if rank == 0) / lists
+    top3 = sum(1 for rank in top.ranks.values() if rank < 3) / lists
+    folded = (fold_accents(word) for word in syllables(result.query.restored))
+    content = [token for token in folded if token not in QUERY_STOP_FOLDED]
+    matched = fold_accents(" ".join([top.title, *(m.chunk.text for m in top.matched)])).lower()
+    present = set(syllables(matched))
+    coverage = sum(1 for t in content if t in present) / max(1, len(content))
+    parts = [(0.35, first), (0.25, top3), (0.2, coverage)]
+    if "dense_overview" in top.list_scores:
+        dense = (top.list_scores["dense_overview"] - _DENSE_FLOOR) / _DENSE_SPAN
+        parts.append((0.2, min(1.0, max(0.0, dense))))
+    score = sum(w * v for w, v in parts) / sum(w for w, _ in parts)
+    if len(content) <= 1:
+        score *= 0.5
+    return round(score, 3)
 
 
 def _filter(filters: FiltersIn | None) -> IndexFilter | None:
@@ -136,13 +162,8 @@ def _lexical_doc_ids(result: RetrievalResult) -> set[str]:
 class AnswerService:
     engine: SearchEngine
     catalog: Catalog
-    abstain_below: float = 0.30
+    abstain_below: float = 0.75
     rephraser: LlmRephraser | None = None
-
-    @property
-    def max_fused_score(self) -> float:
-        w = self.engine.retriever.weights
-        return (w.lexical_all + w.lexical_overview + w.dense_overview) / (w.rrf_k + 1)
 
     def procedure(self, code: str) -> Procedure:
         record = self.catalog.find_by_code(code.strip())
@@ -203,7 +224,7 @@ class AnswerService:
             procedures=procedures,
             curated_answers=curated,
             suggested_reply=reply,
-            confidence=confidence_of(result, self.max_fused_score),
+            confidence=confidence_of(result),
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 
@@ -240,7 +261,7 @@ class AnswerService:
                 took_ms=took(),
             )
         result = self.engine.search(question, top_k=5)
-        confidence = confidence_of(result, self.max_fused_score)
+        confidence = confidence_of(result)
         procedure_hits = [h for h in result.hits if h.doc_kind == "procedure"]
         reason = _handover_reason(
             result, procedure_hits, confidence=confidence, abstain_below=self.abstain_below

@@ -11,7 +11,7 @@ class AnswerSettings(BaseSettings):
         env_prefix="HOTLINE_", env_file=".env", env_ignore_empty=True, extra="ignore"
     )
 
-    abstain_below: float = Field(0.30, ge=0, le=1, description="Hand over below this confidence.")
+    abstain_below: float = Field(0.75, ge=0, le=1, description="Hand over below this confidence.")
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: SecretStr | None = None

@@ -41,6 +41,12 @@ class DocumentHit(BaseModel):
     score: float
     exact_code_match: bool = False
     matched: list[ScoredChunk] = Field(default_factory=list)
+    ranks: dict[str, int] = Field(
+        default_factory=dict, description="The document's rank (0 first) in each fused list."
+    )
+    list_scores: dict[str, float] = Field(
+        default_factory=dict, description="The best chunk's raw score in each fused list."
+    )
 
     @classmethod
     def from_chunk(cls, chunk: Chunk, score: float) -> DocumentHit:
@@ -164,21 +170,23 @@ class HybridRetriever:
     @staticmethod
     def _fuse(lists: dict[str, tuple[float, list[ScoredChunk]]], rrf_k: int) -> list[DocumentHit]:
         hits: dict[str, DocumentHit] = {}
-        for weight, scored in lists.values():
+        for name, (weight, scored) in lists.items():
             best_rank: dict[str, int] = {}
             for item in scored:
                 doc_id = item.chunk.doc_id
-                if doc_id not in best_rank:
-                    best_rank[doc_id] = len(best_rank)
                 hit = hits.get(doc_id)
                 if hit is None:
                     hit = hits[doc_id] = DocumentHit.from_chunk(item.chunk, 0.0)
+                if doc_id not in best_rank:
+                    best_rank[doc_id] = len(best_rank)
+                    hit.list_scores[name] = item.score
                 if len(hit.matched) < 3 and all(
                     m.chunk.chunk_id != item.chunk.chunk_id for m in hit.matched
                 ):
                     hit.matched.append(item)
             for doc_id, rank in best_rank.items():
                 hits[doc_id].score += weight / (rrf_k + rank + 1)
+                hits[doc_id].ranks[name] = rank
         return sorted(hits.values(), key=lambda h: -h.score)
 
     def _exact_codes(

@@ -98,7 +98,8 @@ class LexicalAnalyzer:
         return [_fold_lower(w).replace(" ", "_") for w in words if " " in w.strip()]
 
 
-_FOLDED_STOP = frozenset(_fold_lower(w) for w in QUERY_STOP_SYLLABLES)
+QUERY_STOP_FOLDED = frozenset(_fold_lower(w) for w in QUERY_STOP_SYLLABLES)
+_FOLDED_STOP = QUERY_STOP_FOLDED
 
 
 class SparseEncoder:

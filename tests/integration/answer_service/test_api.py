@@ -1,4 +1,4 @@
-"""The HTTP API on a real knowledge base of invented procedures (see ``conftest.py``).
+"""The HTTP API on a real knowledge base of invented procedures (see ``invented_kb.py``).
 
 Every request goes through FastAPI's ``TestClient`` to ``create_app(service=AnswerService(...))``
 over the embedded index and catalogue built in ``tmp_path``: the same code path as production,
