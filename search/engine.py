@@ -75,6 +75,10 @@ class SearchEngine:
                     settings.qdrant_api_key.get_secret_value() if settings.qdrant_api_key else None
                 ),
             )
+        reranker = None
+        if settings.reranker_model:
+            reranker = CrossEncoderReranker(model=settings.reranker_model)
+            reranker.warm_up()  # a bad model path fails at start-up, not at the first query
         restorer = None
         if settings.lexicon_path.exists():
             restorer = DiacriticRestorer.load(settings.lexicon_path)
@@ -87,11 +91,7 @@ class SearchEngine:
             embedder=embedder,
             synonyms=SynonymDictionary.load(settings.synonyms_path),
             restorer=restorer,
-            reranker=(
-                CrossEncoderReranker(model=settings.reranker_model)
-                if settings.reranker_model
-                else None
-            ),
+            reranker=reranker,
         )
 
     def search(

@@ -13,6 +13,7 @@ A procedure code in the query ("1.001193", "1.000948.H38") is looked up exactly 
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from haystack import component
@@ -81,6 +82,10 @@ class RetrievalResult:
     lists: dict[str, list[str]] = field(default_factory=dict)  # doc ids per list, for evaluation
 
 
+# Shared by every retriever of the process: query embeddings are short, one per request.
+_EMBEDDING_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="query-embedding")
+
+
 def _with(query_filter: IndexFilter | None, **extra: list[str]) -> IndexFilter:
     base = query_filter.model_dump() if query_filter else {}
     base.update(extra)
@@ -137,6 +142,13 @@ class HybridRetriever:
     ) -> RetrievalResult:
         analyzed = self.analyzer.analyze(query)
         w = self.weights
+        embedding: Future[list[list[float]]] | None = None
+        if use_dense and self.embedder is not None:
+            # The embedding model runs in C without the GIL: start it, do the lexical work
+            # meanwhile, and wait for it only when the dense query needs it.
+            embedding = _EMBEDDING_POOL.submit(
+                self.embedder.embed, [analyzed.semantic_text], is_query=True
+            )
         sparse = self.analyzer.sparse_vector(analyzed)
         overview = _with(query_filter, section=[Section.OVERVIEW.value, Section.ANSWER.value])
         lists: dict[str, tuple[float, list[ScoredChunk]]] = {}
@@ -149,8 +161,8 @@ class HybridRetriever:
                 w.lexical_overview,
                 self.index.query_sparse(sparse, limit=w.candidates, query_filter=overview),
             )
-        if use_dense and self.embedder is not None:
-            vector = self.embedder.embed([analyzed.semantic_text], is_query=True)[0]
+        if embedding is not None:
+            vector = embedding.result()[0]
             lists["dense_overview"] = (
                 w.dense_overview,
                 self.index.query_dense(vector, limit=w.candidates, query_filter=overview),
