@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import threading
 from collections.abc import Collection, Iterator, Sequence
@@ -38,7 +37,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 from qdrant_edge import (
     CountRequest,
     Distance,
@@ -64,7 +62,8 @@ from qdrant_edge import (
 )
 from qdrant_edge import SparseVector as EdgeSparseVector
 
-from search.errors import ConfigurationError, ErrorCode, IndexBackendError, SearchError
+from search.errors import ConfigurationError, ErrorCode, IndexBackendError
+from search.index.checks import check_limit, check_sparse, chunk_from_payload
 from search.index.protocol import DENSE_VECTOR, FILTERABLE_FIELDS, SPARSE_VECTOR, IndexFilter
 from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
 
@@ -80,7 +79,6 @@ SCROLL_PAGE_SIZE = 1024
 
 SHARD_DIR_NAME = "shard"
 META_FILE_NAME = "collection.json"
-_MAX_SPARSE_INDEX = 2**32 - 1
 
 
 class EdgeHybridIndex:
@@ -155,7 +153,7 @@ class EdgeHybridIndex:
                 wrong size); earlier batches stay written.
         """
         for point in points:
-            _check_sparse(point.sparse, f"point {point.point_id}")
+            check_sparse(point.sparse, f"point {point.point_id}")
         with self._write_lock:
             shard = self._open_shard()
             for start in range(0, len(points), UPSERT_BATCH_SIZE):
@@ -204,7 +202,7 @@ class EdgeHybridIndex:
             with_vector=[DENSE_VECTOR],
         )
         chunks = [
-            _chunk_from_payload(record.id, record.payload).model_copy(
+            chunk_from_payload(record.id, record.payload).model_copy(
                 update={"embed": DENSE_VECTOR in (record.vector or {})}
             )
             for record in records
@@ -221,7 +219,7 @@ class EdgeHybridIndex:
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None
     ) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity of the dense vector."""
-        _check_limit(limit)
+        check_limit(limit)
         request = QueryRequest(
             limit=limit,
             query=Query.Nearest([float(x) for x in vector], using=DENSE_VECTOR),
@@ -234,8 +232,8 @@ class EdgeHybridIndex:
         self, vector: SparseVector, *, limit: int, query_filter: IndexFilter | None = None
     ) -> list[ScoredChunk]:
         """Best chunks by the sparse dot product with IDF weighting."""
-        _check_limit(limit)
-        _check_sparse(vector, "the sparse query")
+        check_limit(limit)
+        check_sparse(vector, "the sparse query")
         request = QueryRequest(
             limit=limit,
             query=Query.Nearest(_to_edge_sparse(vector), using=SPARSE_VECTOR),
@@ -261,9 +259,9 @@ class EdgeHybridIndex:
         """
         if dense is None:
             return self.query_sparse(sparse, limit=limit, query_filter=query_filter)
-        _check_limit(limit)
-        _check_limit(prefetch_limit, "prefetch_limit")
-        _check_sparse(sparse, "the sparse query")
+        check_limit(limit)
+        check_limit(prefetch_limit, "prefetch_limit")
+        check_sparse(sparse, "the sparse query")
         edge_filter = _to_edge_filter(query_filter)
         request = QueryRequest(
             limit=limit,
@@ -386,7 +384,7 @@ class EdgeHybridIndex:
         with _engine_errors(action):
             points: list[ScoredPoint] = shard.query(request)
         return [
-            ScoredChunk(chunk=_chunk_from_payload(point.id, point.payload), score=point.score)
+            ScoredChunk(chunk=chunk_from_payload(point.id, point.payload), score=point.score)
             for point in points
         ]
 
@@ -452,30 +450,3 @@ def _to_edge_filter(query_filter: IndexFilter | None) -> Filter | None:
     if not conditions:
         return None
     return Filter(must=[_match_any(key, values) for key, values in conditions.items()])
-
-
-def _chunk_from_payload(point_id: object, payload: dict[str, Any] | None) -> Chunk:
-    try:
-        return Chunk.model_validate(payload or {})
-    except ValidationError as exc:
-        raise IndexBackendError(f"point {point_id} holds a payload that is not a chunk") from exc
-
-
-def _check_limit(limit: int, name: str = "limit") -> None:
-    if limit < 1:
-        raise SearchError(f"{name} must be at least 1, got {limit}")
-
-
-def _check_sparse(vector: SparseVector, what: str) -> None:
-    """Refuse sparse vectors that Qdrant rejects, or that make the edge engine panic."""
-    if len(vector.indices) != len(vector.values):
-        raise SearchError(
-            f"{what}: a sparse vector has {len(vector.indices)} indices "
-            f"but {len(vector.values)} values"
-        )
-    if len(set(vector.indices)) != len(vector.indices):
-        raise SearchError(f"{what}: a sparse vector repeats an index")
-    if any(not 0 <= index <= _MAX_SPARSE_INDEX for index in vector.indices):
-        raise SearchError(f"{what}: sparse indices must be within 0..{_MAX_SPARSE_INDEX}")
-    if not all(math.isfinite(value) for value in vector.values):
-        raise SearchError(f"{what}: sparse values must be finite numbers")

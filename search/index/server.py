@@ -13,18 +13,17 @@ segments are rebuilt.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import warnings
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
-from pydantic import ValidationError
 from qdrant_client import QdrantClient, models
 from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedResponse
 
-from search.errors import ConfigurationError, ErrorCode, IndexBackendError, SearchError
+from search.errors import ConfigurationError, ErrorCode, IndexBackendError
+from search.index.checks import check_limit, check_sparse, chunk_from_payload
 from search.index.protocol import DENSE_VECTOR, FILTERABLE_FIELDS, SPARSE_VECTOR, IndexFilter
 from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
 
@@ -32,8 +31,6 @@ logger = logging.getLogger(__name__)
 
 UPSERT_BATCH_SIZE = 256
 SCROLL_PAGE_SIZE = 1024
-
-_MAX_SPARSE_INDEX = 2**32 - 1
 
 
 class ServerHybridIndex:
@@ -119,7 +116,7 @@ class ServerHybridIndex:
             IndexBackendError: Qdrant refused a batch; earlier batches stay written.
         """
         for point in points:
-            _check_sparse(point.sparse, f"point {point.point_id}")
+            check_sparse(point.sparse, f"point {point.point_id}")
         for start in range(0, len(points), UPSERT_BATCH_SIZE):
             batch = [_to_point_struct(point) for point in points[start : start + UPSERT_BATCH_SIZE]]
             with self._call("upsert points"):
@@ -176,7 +173,7 @@ class ServerHybridIndex:
             models.Filter(must=[_match_any("doc_id", [doc_id])]), True, [DENSE_VECTOR]
         )
         chunks = [
-            _chunk_from_payload(record.id, record.payload).model_copy(
+            chunk_from_payload(record.id, record.payload).model_copy(
                 update={"embed": isinstance(record.vector, dict) and DENSE_VECTOR in record.vector}
             )
             for record in records
@@ -195,7 +192,7 @@ class ServerHybridIndex:
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None
     ) -> list[ScoredChunk]:
         """Nearest chunks by cosine similarity of the dense vector."""
-        _check_limit(limit)
+        check_limit(limit)
         return self._query(
             "run a dense query",
             query=[float(x) for x in vector],
@@ -208,8 +205,8 @@ class ServerHybridIndex:
         self, vector: SparseVector, *, limit: int, query_filter: IndexFilter | None = None
     ) -> list[ScoredChunk]:
         """Best chunks by the sparse dot product with IDF weighting."""
-        _check_limit(limit)
-        _check_sparse(vector, "the sparse query")
+        check_limit(limit)
+        check_sparse(vector, "the sparse query")
         return self._query(
             "run a sparse query",
             query=_to_sparse(vector),
@@ -235,9 +232,9 @@ class ServerHybridIndex:
         """
         if dense is None:
             return self.query_sparse(sparse, limit=limit, query_filter=query_filter)
-        _check_limit(limit)
-        _check_limit(prefetch_limit, "prefetch_limit")
-        _check_sparse(sparse, "the sparse query")
+        check_limit(limit)
+        check_limit(prefetch_limit, "prefetch_limit")
+        check_sparse(sparse, "the sparse query")
         qdrant_filter = _to_filter(query_filter)
         return self._query(
             "run a hybrid query",
@@ -344,7 +341,7 @@ class ServerHybridIndex:
                 with_payload=True,
             )
         return [
-            ScoredChunk(chunk=_chunk_from_payload(point.id, point.payload), score=point.score)
+            ScoredChunk(chunk=chunk_from_payload(point.id, point.payload), score=point.score)
             for point in response.points
         ]
 
@@ -406,30 +403,3 @@ def _to_filter(query_filter: IndexFilter | None) -> models.Filter | None:
     if not conditions:
         return None
     return models.Filter(must=[_match_any(key, values) for key, values in conditions.items()])
-
-
-def _chunk_from_payload(point_id: object, payload: dict[str, Any] | None) -> Chunk:
-    try:
-        return Chunk.model_validate(payload or {})
-    except ValidationError as exc:
-        raise IndexBackendError(f"point {point_id} holds a payload that is not a chunk") from exc
-
-
-def _check_limit(limit: int, name: str = "limit") -> None:
-    if limit < 1:
-        raise SearchError(f"{name} must be at least 1, got {limit}")
-
-
-def _check_sparse(vector: SparseVector, what: str) -> None:
-    """Refuse sparse vectors that Qdrant rejects, so both backends fail alike."""
-    if len(vector.indices) != len(vector.values):
-        raise SearchError(
-            f"{what}: a sparse vector has {len(vector.indices)} indices "
-            f"but {len(vector.values)} values"
-        )
-    if len(set(vector.indices)) != len(vector.indices):
-        raise SearchError(f"{what}: a sparse vector repeats an index")
-    if any(not 0 <= index <= _MAX_SPARSE_INDEX for index in vector.indices):
-        raise SearchError(f"{what}: sparse indices must be within 0..{_MAX_SPARSE_INDEX}")
-    if not all(math.isfinite(value) for value in vector.values):
-        raise SearchError(f"{what}: sparse values must be finite numbers")
