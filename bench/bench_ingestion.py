@@ -905,9 +905,9 @@ of 100 fused by RRF in the engine. `{retrieve}` is the project's retriever (top_
 embedder that returns the precomputed vector: query analysis, two sparse queries (200 and 100 \
 hits with payloads), one filtered dense query, fusion by document and exact-code lookups; the \
 last column is its mean time inside index calls, payload decoding included. \
-"{raw}" is the index exactly as `hotline sync` leaves it: nothing in the product calls \
-`optimize()` today. "{optimized}" is a deployment that runs `EdgeHybridIndex.optimize()` after \
-each build, as a real one should (HNSW graph built, deleted points vacuumed). "{local}" is \
+"{raw}" is the index exactly as `hotline sync` leaves it (a sync that changed anything ends \
+with `optimize()`). "{optimized}" is after one more explicit `EdgeHybridIndex.optimize()` \
+(HNSW graph built, deleted points vacuumed). "{local}" is \
 qdrant-client's pure-Python local mode, the stand-in for a Qdrant server (none can run here), \
 loaded in memory; it is timed on a random sample of the questions where it is slow. The first \
 few queries of each series run once untimed; percentiles are nearest-rank.""".replace(
