@@ -183,8 +183,9 @@ def free_port() -> int:
 class ServedAnswerService:
     """``python -m ingestion --data-dir DIR serve`` on 127.0.0.1, stopped on exit."""
 
-    def __init__(self, data_dir: Path, *, port: int, log_path: Path) -> None:
+    def __init__(self, data_dir: Path, *, port: int, log_path: Path, workers: int = 1) -> None:
         self.data_dir = data_dir
+        self.workers = workers
         self.port = port
         self.log_path = log_path
         self.base_url = f"http://127.0.0.1:{port}"
@@ -194,6 +195,7 @@ class ServedAnswerService:
     def __enter__(self) -> ServedAnswerService:
         command = [sys.executable, "-m", "ingestion", "--data-dir", str(self.data_dir)]
         command += ["serve", "--host", "127.0.0.1", "--port", str(self.port)]
+        command += ["--workers", str(self.workers)]
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -333,9 +335,10 @@ def render_report(
         "# Answer service benchmark",
         "",
         f"Produced by `python bench/bench_answer_service.py --sequential {args.sequential} "
-        f"--concurrent {args.concurrent}` (method in its docstring). The service ran as "
-        f"`python -m ingestion --data-dir {args.data_dir} serve` on 127.0.0.1, one uvicorn "
-        f"process; the load generator ran on the same machine. Questions: the {questions // 2} "
+        f"--concurrent {args.concurrent} --workers {args.workers}` (method in its docstring). "
+        f"The service ran as `python -m ingestion --data-dir {args.data_dir} serve --workers "
+        f"{args.workers}` on 127.0.0.1; the load generator ran on the same machine. "
+        f"Questions: the {questions // 2} "
         "dev questions, each as written and without diacritics, cycled in order.",
         "",
         "## Machine",
@@ -373,6 +376,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--concurrent", type=int, default=1000, help="requests per endpoint at 100 clients"
     )
     parser.add_argument("--clients", type=int, default=CONCURRENT_CLIENTS)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     parser.add_argument("--output", type=Path, default=REPO / "docs" / "bench-answer-service.md")
     return parser.parse_args(argv)
 
@@ -390,7 +394,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"starting the service on port {port} (log: {log_path})", file=sys.stderr)
 
     runs: list[Run] = []
-    with ServedAnswerService(data_dir, port=port, log_path=log_path) as served:
+    with ServedAnswerService(
+        data_dir, port=port, log_path=log_path, workers=args.workers
+    ) as served:
         print(f"ready: {served.ready}", file=sys.stderr)
         for path in ("/v1/search", "/v1/suggest"):
             bodies = request_bodies(path, questions)

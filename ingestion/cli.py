@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -147,8 +148,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from answer_service.main import create_app
 
+    settings = _settings(args)
+    if args.workers > 1:
+        # Worker processes build their own app from the environment; each reads its own
+        # private copy of the published index and loads its own embedder.
+        os.environ["HOTLINE_DATA_DIR"] = str(settings.data_dir.resolve())
+        uvicorn.run(
+            "answer_service.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+        )
+        return 0
     # The app gets these settings so that ``--data-dir`` applies to the service too.
-    app = create_app(settings=_settings(args))
+    app = create_app(settings=settings)
     uvicorn.run(app, host=args.host, port=args.port)
     return 0
 
@@ -191,6 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the answer service")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8022)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="worker processes (one per core suits two cores)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     worker = sub.add_parser("worker", help="run a Celery worker (with --beat: the nightly sync)")
