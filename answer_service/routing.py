@@ -39,7 +39,7 @@ _CUES: dict[Route, dict[str, float]] = {
         "hung khí": 2,
         "dao": 0.5,
         "cướp": 2,
-        "trộm": 1.5,
+        "trộm": 2.5,
         "đập phá": 2,
         "đánh vợ": 2,
         "đánh người": 2,
@@ -57,10 +57,15 @@ _CUES: dict[Route, dict[str, float]] = {
         "hành hung": 2,
         "xô xát": 2,
         "đột nhập": 2,
+        "vào nhà": 1,
+        "kẻ gian": 2,
     },
     Route.EMERGENCY_114: {
         "cháy": 2,
-        "hỏa hoạn": 2.5,
+        "cháy nhà": 1.5,
+        "đang cháy": 1.5,
+        "bị cháy": 1,
+        "hỏa hoạn": 3,
         "nổ": 1.5,
         "khói": 1.5,
         "khí gas": 2,
@@ -173,6 +178,9 @@ _URGENCY = {
     "khẩn cấp": 2,
 }
 _PROCEDURE_CUES = {
+    "phòng cháy": 2,
+    "chữa cháy": 2,
+    "ngân hàng": 1,
     "thủ tục": 2,
     "hồ sơ": 1.5,
     "đăng ký": 1.5,
@@ -189,7 +197,7 @@ _PROCEDURE_CUES = {
     "chứng thực": 1.5,
     "bao lâu": 0.5,
 }
-EMERGENCY_THRESHOLD = 3.5
+EMERGENCY_THRESHOLD = 3.0
 COMPLAINT_THRESHOLD = 2.5
 INCIDENT_THRESHOLD = 2.5
 OUT_OF_DOMAIN_THRESHOLD = 2.5

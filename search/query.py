@@ -13,8 +13,9 @@ from search.text.synonyms import SynonymDictionary
 from search.text.vietnamese import clean_text, has_diacritics, syllables
 
 MAX_QUERY_CHARS = 2_000
-# National codes are "1.001193"; provincial ones add the province, as in "1.000948.H38".
-PROCEDURE_CODE = re.compile(r"(?<![\d.])([1-3]\.\d{6})(?:\.([A-Za-z]{1,3}\d{0,3}))?(?![\d])")
+# National codes are "1.001193" (the catalogue's first digit runs from 1 to 6 today);
+# provincial ones add the province, as in "1.000948.H38".
+PROCEDURE_CODE = re.compile(r"(?<![\d.])([1-9]\.\d{6})(?:\.([A-Za-z]{1,3}\d{0,3}))?(?![\d])")
 _EXPANSION_WEIGHT = 0.6
 
 

@@ -36,3 +36,16 @@ def test_emergency_without_diacritics() -> None:
     assert (
         classify_route("nha ben canh dang chay lon, co nguoi bi ket").route is Route.EMERGENCY_114
     )
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        ("có trộm vào nhà tôi", Route.EMERGENCY_113),
+        ("co trom vao nha toi", Route.EMERGENCY_113),
+        ("nhà tôi đang bị cháy", Route.EMERGENCY_114),
+        ("cháy nhà", Route.EMERGENCY_114),
+    ],
+)
+def test_short_emergencies_without_an_urgency_word(message: str, route: Route) -> None:
+    assert classify_route(message).route is route

@@ -148,3 +148,19 @@ class TestDiacriticRestorer:
         restorer.save(tmp_path / "lex.json.gz")
         loaded = DiacriticRestorer.load(tmp_path / "lex.json.gz")
         assert loaded.restore("ho chieu") == restorer.restore("ho chieu")
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("5.002578", ["5.002578"]),
+        ("thủ tục 6.003632 ở đâu", ["6.003632"]),
+        ("mã 1.000948.h38", ["1.000948.H38"]),
+        ("6 tuổi", []),
+    ],
+)
+def test_procedure_codes_of_every_family_are_detected(text: str, codes: list[str]) -> None:
+    from search.query import QueryAnalyzer
+
+    analyzed = QueryAnalyzer(synonyms=SynonymDictionary.load()).analyze(text)
+    assert analyzed.codes == codes
