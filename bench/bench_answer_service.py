@@ -331,12 +331,16 @@ def render_report(
     load_at_start: tuple[float, float, float],
     ready: dict[str, Any],
 ) -> str:
+    # Name the data dir as the reader would type it, not by this machine's absolute path.
+    shown_dir = args.data_dir
+    if shown_dir.is_absolute():
+        shown_dir = Path(os.path.relpath(shown_dir, REPO))
     lines = [
         "# Answer service benchmark",
         "",
         f"Produced by `python bench/bench_answer_service.py --sequential {args.sequential} "
         f"--concurrent {args.concurrent} --workers {args.workers}` (method in its docstring). "
-        f"The service ran as `python -m ingestion --data-dir {args.data_dir} serve --workers "
+        f"The service ran as `python -m ingestion --data-dir {shown_dir} serve --workers "
         f"{args.workers}` on 127.0.0.1; the load generator ran on the same machine. "
         f"Questions: the {questions // 2} "
         "dev questions, each as written and without diacritics, cycled in order.",
