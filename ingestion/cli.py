@@ -81,19 +81,30 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from ingestion.catalog import Catalog
+    from ingestion.knowledge_base import KnowledgeBaseBusy, WriterLock
     from search.engine import SearchEngine
 
     settings = _settings(args)
     settings.ensure_data_dir()
     catalog = Catalog(settings.catalog_url)
     try:
+        runs = catalog.recent_runs(5)
+        lock = WriterLock(settings.data_dir)
+        try:
+            lock.acquire()
+        except KnowledgeBaseBusy:
+            pass  # a writer is alive: its "running" run really runs
+        else:
+            lock.release()
+            for run in runs:
+                if run.status == "running":
+                    # No process holds the writer lock, so this run's process is gone.
+                    run.status = "interrupted"
         status: dict[str, object] = {
             "data_dir": str(settings.data_dir.resolve()),
             "index_backend": settings.index_backend,
             "records": catalog.count_records(),
-            "recent_runs": [
-                r.model_dump(mode="json", exclude={"failures"}) for r in catalog.recent_runs(5)
-            ],
+            "recent_runs": [r.model_dump(mode="json", exclude={"failures"}) for r in runs],
         }
         try:
             # Read what serving processes read; a sync may hold the writer's index meanwhile.

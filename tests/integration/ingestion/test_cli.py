@@ -140,3 +140,23 @@ def test_unknown_embedder_setting_is_refused_by_every_command(tmp_path: Path) ->
     assert done.returncode == 2
     assert "embedder must be one of" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_status_shows_a_run_whose_process_died_as_interrupted(tmp_path: Path) -> None:
+    from ingestion.catalog import Catalog
+    from ingestion.models import utc_now
+
+    catalog = Catalog(f"sqlite:///{tmp_path / 'catalog.sqlite'}")
+    catalog.start_run("dvcqg-dump", utc_now())  # never finished: its process was killed
+    catalog.close()
+    env = {**os.environ, "HOTLINE_DATA_DIR": str(tmp_path), "HOTLINE_EMBEDDER": "none"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ingestion", "status"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    runs = json.loads(done.stdout)["recent_runs"]
+    assert [r["status"] for r in runs] == ["interrupted"]
