@@ -40,6 +40,19 @@ def _sync(settings: Settings, kb: KnowledgeBase) -> None:
     assert report.status == "completed"
 
 
+def _synced_once(tmp_path: Path) -> Settings:
+    """A data directory synced from a one-procedure dump, its writer closed."""
+    dump = tmp_path / "dump.jsonl"
+    _write_dump(dump, [_record("1.000001", "Đăng ký khai sinh")])
+    settings = Settings(data_dir=tmp_path / "var", embedder="none", procedure_dump=dump)
+    kb = KnowledgeBase(settings, with_embedder=False)
+    try:
+        _sync(settings, kb)
+    finally:
+        kb.close()
+    return settings
+
+
 def test_reader_serves_while_writer_holds_the_index_and_switches_generations(
     tmp_path: Path,
 ) -> None:
@@ -114,14 +127,7 @@ def test_second_writer_is_refused_with_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_two_readers_open_the_same_generation(tmp_path: Path) -> None:
-    dump = tmp_path / "dump.jsonl"
-    _write_dump(dump, [_record("1.000001", "Đăng ký khai sinh")])
-    settings = Settings(data_dir=tmp_path / "var", embedder="none", procedure_dump=dump)
-    kb = KnowledgeBase(settings, with_embedder=False)
-    try:
-        _sync(settings, kb)
-    finally:
-        kb.close()
+    settings = _synced_once(tmp_path)
     first = SearchEngine.open(settings, with_embedder=False)
     second = SearchEngine.open(settings, with_embedder=False)
     try:
@@ -134,14 +140,7 @@ def test_two_readers_open_the_same_generation(tmp_path: Path) -> None:
 
 
 def test_copies_of_dead_readers_are_removed(tmp_path: Path) -> None:
-    dump = tmp_path / "dump.jsonl"
-    _write_dump(dump, [_record("1.000001", "Đăng ký khai sinh")])
-    settings = Settings(data_dir=tmp_path / "var", embedder="none", procedure_dump=dump)
-    kb = KnowledgeBase(settings, with_embedder=False)
-    try:
-        _sync(settings, kb)
-    finally:
-        kb.close()
+    settings = _synced_once(tmp_path)
     stale = settings.published_path / ".readers" / "999999999-old"
     stale.mkdir(parents=True)
     engine = SearchEngine.open(settings, with_embedder=False)

@@ -9,8 +9,6 @@ The hub is switched to offline mode and Python sockets are refused for every tes
 from __future__ import annotations
 
 import math
-import socket
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from search.embedders import (
 )
 from search.errors import ConfigurationError, ErrorCode
 from search.models import Chunk, Section
+from tests.utils.offline import go_offline
 
 TINY_HIDDEN = 32
 TINY_VOCAB = [
@@ -64,31 +63,6 @@ TINY_VOCAB = [
     "b",
     "c",
 ]
-OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
-
-
-def _go_offline(mp: pytest.MonkeyPatch, attempts: list[Any]) -> None:
-    """Offline hub (env and the flag huggingface_hub read at import) and no Python sockets."""
-    for name in OFFLINE_ENV:
-        mp.setenv(name, "1")
-    import huggingface_hub.constants
-
-    mp.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-
-    def refuse(_sock: socket.socket, address: Any, *_args: Any) -> None:
-        attempts.append(address)
-        raise ConnectionRefusedError(f"unit tests open no socket (tried {address!r})")
-
-    mp.setattr(socket.socket, "connect", refuse)
-    mp.setattr(socket.socket, "connect_ex", refuse)
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    attempts: list[Any] = []
-    _go_offline(monkeypatch, attempts)
-    yield
-    assert attempts == [], f"a test tried to reach the network: {attempts}"
 
 
 def build_tiny_sentence_transformer(root: Path) -> Path:
@@ -130,7 +104,7 @@ def build_tiny_sentence_transformer(root: Path) -> Path:
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         attempts: list[Any] = []
-        _go_offline(mp, attempts)
+        go_offline(mp, attempts)
         path = build_tiny_sentence_transformer(tmp_path_factory.mktemp("tiny-st"))
         assert attempts == []
     return path
@@ -142,7 +116,7 @@ def tiny_raw(tiny_model_dir: Path) -> Any:
     from sentence_transformers import SentenceTransformer
 
     with pytest.MonkeyPatch.context() as mp:
-        _go_offline(mp, [])
+        go_offline(mp, [])
         return SentenceTransformer(str(tiny_model_dir), device="cpu")
 
 

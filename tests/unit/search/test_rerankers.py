@@ -7,7 +7,6 @@ switched to offline mode and Python sockets are refused for every test.
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from search.rerankers import CrossEncoderReranker
 from search.retrieval import DocumentHit, HybridRetriever
 from search.text.lexical import LexicalAnalyzer, SparseEncoder
 from search.text.synonyms import SynonymDictionary
+from tests.utils.offline import go_offline
 
 TINY_VOCAB = [
     "[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]",
@@ -30,32 +30,7 @@ TINY_VOCAB = [
     "nước", "bị", "mất", "nộp", "hồ", "sơ", "đăng", "ký", "sinh", "lái", "xe", "thủ", "tục",
     ".", ",", "1", "0",
 ]  # fmt: skip
-OFFLINE_ENV = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 QUERY = "cấp lại hộ chiếu"
-
-
-def _go_offline(mp: pytest.MonkeyPatch, attempts: list[Any]) -> None:
-    """Offline hub (env and the flag huggingface_hub read at import) and no Python sockets."""
-    for name in OFFLINE_ENV:
-        mp.setenv(name, "1")
-    import huggingface_hub.constants
-
-    mp.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-
-    def refuse(_sock: socket.socket, address: Any, *_args: Any) -> None:
-        attempts.append(address)
-        raise ConnectionRefusedError(f"unit tests open no socket (tried {address!r})")
-
-    mp.setattr(socket.socket, "connect", refuse)
-    mp.setattr(socket.socket, "connect_ex", refuse)
-
-
-@pytest.fixture(autouse=True)
-def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    attempts: list[Any] = []
-    _go_offline(monkeypatch, attempts)
-    yield
-    assert attempts == [], f"a test tried to reach the network: {attempts}"
 
 
 def build_tiny_cross_encoder(root: Path) -> Path:
@@ -91,7 +66,7 @@ def build_tiny_cross_encoder(root: Path) -> Path:
 def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         attempts: list[Any] = []
-        _go_offline(mp, attempts)
+        go_offline(mp, attempts)
         path = build_tiny_cross_encoder(tmp_path_factory.mktemp("tiny-ce"))
         assert attempts == []
     return path
@@ -103,7 +78,7 @@ def tiny_raw(tiny_model_dir: Path) -> Any:
     from sentence_transformers import CrossEncoder
 
     with pytest.MonkeyPatch.context() as mp:
-        _go_offline(mp, [])
+        go_offline(mp, [])
         return CrossEncoder(str(tiny_model_dir), device="cpu")
 
 
