@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from answer_service.api.body_limit import BodySizeLimitMiddleware
-from answer_service.api.routes import answers, health, procedures, search
+from answer_service.api.routes import answers, feedback, health, procedures, search
 from answer_service.errors import install_error_handlers
+from answer_service.quality import QualityStore
 from answer_service.service import AnswerService
 from answer_service.settings import AnswerSettings
 
@@ -50,20 +51,45 @@ def open_service(settings: Settings | None = None) -> AnswerService:
     )
 
 
+def quality_url(settings: Settings | None, answer_settings: AnswerSettings) -> str:
+    """Where interactions are kept: the setting, else SQLite beside the knowledge base."""
+    if answer_settings.quality_database_url:
+        return answer_settings.quality_database_url
+    from ingestion.settings import get_settings
+
+    data_dir = (settings or get_settings()).ensure_data_dir()
+    return f"sqlite:///{data_dir.resolve() / 'quality.sqlite'}"
+
+
 def create_app(
     service: AnswerService | None = None,
     *,
     settings: Settings | None = None,
     max_body_bytes: int | None = None,
+    quality: QualityStore | None = None,
 ) -> FastAPI:
-    """Build the app; ``service`` is opened from ``settings`` at start-up when not given."""
-    limit = max_body_bytes or AnswerSettings().max_body_bytes
+    """Build the app; ``service`` is opened from ``settings`` at start-up when not given.
+
+    ``quality`` keeps the interactions for review; when neither it nor ``settings`` is given
+    beside an injected ``service`` (tests), an in-memory store is used.
+    """
+    answer_settings = AnswerSettings()
+    limit = max_body_bytes or answer_settings.max_body_bytes
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = service is None
         app.state.service = service or open_service(settings)
+        own_quality = quality is None
+        if quality is not None:
+            app.state.quality = quality
+        elif service is not None and settings is None:
+            app.state.quality = QualityStore("sqlite://")
+        else:
+            app.state.quality = QualityStore(quality_url(settings, answer_settings))
         yield
+        if own_quality:
+            app.state.quality.close()
         if opened:
             app.state.service.engine.close()
             app.state.service.catalog.close()
@@ -79,6 +105,12 @@ def create_app(
 
     app.add_middleware(BodySizeLimitMiddleware, limit=limit)
 
-    for router in (health.router, search.router, procedures.router, answers.router):
+    for router in (
+        health.router,
+        search.router,
+        procedures.router,
+        answers.router,
+        feedback.router,
+    ):
         app.include_router(router)
     return app

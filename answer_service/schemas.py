@@ -80,6 +80,7 @@ class SuggestIn(BaseModel):
     conversation: list[Turn] = Field(default_factory=list, max_length=200)
     transcript: str = Field("", max_length=20_000)
     top_k: int = Field(3, ge=1, le=10)
+    channel: str = Field("phone", pattern="^(phone|zalo|facebook|email|web|sms|app)$")
 
 
 class CuratedOut(BaseModel):
@@ -103,6 +104,7 @@ class SuggestOut(BaseModel):
     suggested_reply: str
     confidence: float
     took_ms: float
+    interaction_id: str = Field("", description="Refer to it in /v1/feedback.")
 
 
 class AnswerIn(BaseModel):
@@ -122,6 +124,7 @@ class AnswerOut(BaseModel):
     confidence: float
     generated_by: str  # "composer", "llm" or "routing"
     took_ms: float
+    interaction_id: str = Field("", description="Refer to it in /v1/feedback.")
 
 
 class ErrorOut(BaseModel):

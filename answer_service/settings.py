@@ -15,4 +15,7 @@ class AnswerSettings(BaseSettings):
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: SecretStr | None = None
+    quality_database_url: str = Field(
+        "", description="Where interactions and feedback are kept; default SQLite in data_dir."
+    )
     max_body_bytes: int = Field(64 * 1024, description="Larger request bodies answer 413.")

@@ -22,9 +22,13 @@ class ErrorCode(Enum):
     """Stable error codes, each with the HTTP status it maps to."""
 
     INVALID_INPUT = ("invalid_input", 422)
+    BAD_REQUEST = ("bad_request", 400)
+    UNAUTHORIZED = ("unauthorized", 401)
+    FORBIDDEN = ("forbidden", 403)
     NOT_FOUND = ("not_found", 404)
     CONFLICT = ("conflict", 409)
     PAYLOAD_TOO_LARGE = ("payload_too_large", 413)
+    RATE_LIMITED = ("rate_limited", 429)
     CONFIGURATION = ("configuration", 500)
     INDEX_UNAVAILABLE = ("index_unavailable", 503)
     SOURCE_UNAVAILABLE = ("source_unavailable", 502)
