@@ -11,6 +11,9 @@ Both follow the e5 convention of prefixing queries with "query: " and passages w
 from __future__ import annotations
 
 import logging
+import queue
+import threading
+from concurrent.futures import Future
 from enum import Enum
 from typing import Any, Protocol, runtime_checkable
 
@@ -163,6 +166,88 @@ class SentenceTransformersEmbedder:
     @component.output_types(embeddings=list[list[float]])
     def run(self, texts: list[str], is_query: bool = False) -> dict[str, Any]:
         return {"embeddings": self.embed(texts, is_query=is_query)}
+
+
+class QueryBatcher:
+    """Embeds the queries of concurrent requests together, in one call of the model.
+
+    A serving process answers many requests at once; embedding each query alone leaves the
+    model's matrix products small and starts its threads once per query. The batcher's one
+    thread takes every query that is waiting, up to ``max_batch``, and embeds them in one call
+    while the next ones queue. A lone query goes at once, so sequential latency does not grow.
+    Passages are not batched here: ``embed(..., is_query=False)`` calls the model directly.
+
+    Args:
+        embedder: The model to call.
+        max_batch: Most queries embedded in one call.
+    """
+
+    def __init__(self, embedder: DenseEmbedder, *, max_batch: int = 32) -> None:
+        if max_batch < 1:
+            raise ValueError(f"max_batch must be at least 1, got {max_batch}")
+        self.embedder = embedder
+        self.max_batch = max_batch
+        self._queue: queue.Queue[tuple[str, Future[list[float]]] | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def dimension(self) -> int:
+        return self.embedder.dimension
+
+    def warm_up(self) -> None:
+        self.embedder.warm_up()
+
+    def submit(self, text: str) -> Future[list[float]]:
+        """Queue one query; the future holds its vector."""
+        self._ensure_thread()
+        future: Future[list[float]] = Future()
+        self._queue.put((text, future))
+        return future
+
+    def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
+        if not is_query:
+            return self.embedder.embed(texts, is_query=False)
+        return [f.result() for f in [self.submit(t) for t in texts]]
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._run, name="query-batcher", daemon=True
+                    )
+                    self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            batch = [item]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                batch.append(more)
+            try:
+                vectors = self.embedder.embed([text for text, _ in batch], is_query=True)
+            except Exception as exc:  # every waiting request learns of the failure
+                for _, future in batch:
+                    future.set_exception(exc)
+                continue
+            for (_, future), vector in zip(batch, vectors, strict=True):
+                future.set_result(vector)
 
 
 class EmbedderBackend(str, Enum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from search.embedders import DenseEmbedder, create_embedder
+from search.embedders import DenseEmbedder, QueryBatcher, create_embedder
 from search.index import HybridIndex, IndexFilter, open_index
 from search.index.published import PublishedIndex
 from search.query import QueryAnalyzer
@@ -56,6 +56,8 @@ class SearchEngine:
         )
         if embedder is not None:
             embedder.warm_up()
+            # Concurrent requests share one call of the model (see QueryBatcher).
+            embedder = QueryBatcher(embedder)
         index: HybridIndex
         if settings.index_backend == "edge":
             # The writer owns the embedded index; serving processes read its published copies.
@@ -100,4 +102,6 @@ class SearchEngine:
         return self.retriever.retrieve(query, top_k=top_k, query_filter=query_filter)
 
     def close(self) -> None:
+        if isinstance(self.embedder, QueryBatcher):
+            self.embedder.close()
         self.index.close()

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from haystack import component
 from pydantic import BaseModel, Field
 
-from search.embedders import DenseEmbedder
+from search.embedders import DenseEmbedder, QueryBatcher
 from search.index.protocol import HybridIndex, IndexFilter
 from search.models import Chunk, ScoredChunk, Section
 from search.query import AnalyzedQuery, QueryAnalyzer
@@ -142,13 +142,11 @@ class HybridRetriever:
     ) -> RetrievalResult:
         analyzed = self.analyzer.analyze(query)
         w = self.weights
-        embedding: Future[list[list[float]]] | None = None
+        embedding: Future[list[float]] | None = None
         if use_dense and self.embedder is not None:
             # The embedding model runs in C without the GIL: start it, do the lexical work
             # meanwhile, and wait for it only when the dense query needs it.
-            embedding = _EMBEDDING_POOL.submit(
-                self.embedder.embed, [analyzed.semantic_text], is_query=True
-            )
+            embedding = self._start_embedding(analyzed.semantic_text)
         sparse = self.analyzer.sparse_vector(analyzed)
         overview = _with(query_filter, section=[Section.OVERVIEW.value, Section.ANSWER.value])
         lists: dict[str, tuple[float, list[ScoredChunk]]] = {}
@@ -162,7 +160,7 @@ class HybridRetriever:
                 self.index.query_sparse(sparse, limit=w.candidates, query_filter=overview),
             )
         if embedding is not None:
-            vector = embedding.result()[0]
+            vector = embedding.result()
             lists["dense_overview"] = (
                 w.dense_overview,
                 self.index.query_dense(vector, limit=w.candidates, query_filter=overview),
@@ -178,6 +176,13 @@ class HybridRetriever:
             hits=hits[:top_k],
             lists={name: _doc_ranking(scored) for name, (_, scored) in lists.items()},
         )
+
+    def _start_embedding(self, text: str) -> Future[list[float]]:
+        if isinstance(self.embedder, QueryBatcher):
+            return self.embedder.submit(text)
+        embedder = self.embedder
+        assert embedder is not None
+        return _EMBEDDING_POOL.submit(lambda: embedder.embed([text], is_query=True)[0])
 
     @staticmethod
     def _fuse(lists: dict[str, tuple[float, list[ScoredChunk]]], rrf_k: int) -> list[DocumentHit]:

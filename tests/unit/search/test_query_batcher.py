@@ -1,0 +1,100 @@
+"""QueryBatcher: concurrent queries share one call of the model, and each gets its own vector."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from search.embedders import QueryBatcher
+
+
+class SlowCountingEmbedder:
+    """Vectors that name their text; each call waits until released, so queries pile up."""
+
+    dimension = 2
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[list[str], bool]] = []
+        self.release = threading.Event()
+
+    def warm_up(self) -> None:
+        pass
+
+    def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
+        self.calls.append((list(texts), is_query))
+        self.release.wait(timeout=5)
+        return [[float(len(t)), 1.0 if is_query else 0.0] for t in texts]
+
+
+class FailingEmbedder(SlowCountingEmbedder):
+    def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
+        raise RuntimeError("engine failed")
+
+
+def test_a_lone_query_is_embedded_at_once() -> None:
+    inner = SlowCountingEmbedder()
+    inner.release.set()
+    batcher = QueryBatcher(inner)
+    assert batcher.embed(["abc"], is_query=True) == [[3.0, 1.0]]
+    assert inner.calls == [(["abc"], True)]
+    batcher.close()
+
+
+def test_waiting_queries_go_in_one_call_and_keep_their_own_vectors() -> None:
+    inner = SlowCountingEmbedder()
+    batcher = QueryBatcher(inner, max_batch=32)
+    first = batcher.submit("x")  # occupies the model until released
+    while not inner.calls:
+        pass
+    texts = ["a" * n for n in range(1, 11)]
+    futures = [batcher.submit(t) for t in texts]
+    inner.release.set()
+
+    assert first.result(timeout=5) == [1.0, 1.0]
+    assert [f.result(timeout=5)[0] for f in futures] == [float(len(t)) for t in texts]
+    assert len(inner.calls) == 2
+    assert inner.calls[1][0] == texts
+    batcher.close()
+
+
+def test_batches_respect_max_batch() -> None:
+    inner = SlowCountingEmbedder()
+    batcher = QueryBatcher(inner, max_batch=4)
+    blocker = batcher.submit("x")
+    while not inner.calls:
+        pass
+    futures = [batcher.submit(str(n)) for n in range(10)]
+    inner.release.set()
+    blocker.result(timeout=5)
+    for future in futures:
+        future.result(timeout=5)
+    assert [len(texts) for texts, _ in inner.calls] == [1, 4, 4, 2]
+    batcher.close()
+
+
+def test_passages_bypass_the_batcher() -> None:
+    inner = SlowCountingEmbedder()
+    inner.release.set()
+    batcher = QueryBatcher(inner)
+    assert batcher.embed(["ab", "c"], is_query=False) == [[2.0, 0.0], [1.0, 0.0]]
+    assert inner.calls == [(["ab", "c"], False)]
+
+
+def test_a_failing_model_fails_every_waiting_query_and_the_batcher_goes_on() -> None:
+    batcher = QueryBatcher(FailingEmbedder())
+    with ThreadPoolExecutor(4) as pool:
+        results = [pool.submit(batcher.embed, [str(n)], is_query=True) for n in range(4)]
+        for result in results:
+            with pytest.raises(RuntimeError, match="engine failed"):
+                result.result(timeout=5)
+    batcher.embedder = SlowCountingEmbedder()
+    batcher.embedder.release.set()
+    assert batcher.embed(["ok"], is_query=True) == [[2.0, 1.0]]
+    batcher.close()
+
+
+def test_max_batch_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="max_batch"):
+        QueryBatcher(SlowCountingEmbedder(), max_batch=0)
