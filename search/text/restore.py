@@ -1,9 +1,17 @@
 """Restore diacritics to Vietnamese typed without them, from the corpus's own vocabulary.
 
 The embedding model does not understand "thu tuc cap ho chieu"; it does understand
-"thủ tục cấp hộ chiếu". The restorer learns, from the indexed texts, which accented syllable each
-folded syllable usually is and which accented syllables follow each other, then picks the most
-likely accented sentence with the Viterbi algorithm over a bigram model.
+"thủ tục cấp hộ chiếu". The restorer picks the most likely accented sentence with the Viterbi
+algorithm over a bigram language model of accented syllables.
+
+Two models are mixed. The corpus model is learnt from the indexed texts: it knows the words of
+procedures, but its texts are formal, so everyday words lose to formal look-alikes ("toi" would
+come back as "tối" of "tối đa", "co" as "cơ" of "cơ quan"). The everyday model is learnt from a
+short file of everyday speech written by the project (``data/everyday_vi.txt``); it knows how
+citizens talk. Each model is smoothed by Witten-Bell: an unseen pair ``v w`` gets the share of
+``v``'s probability that ``v``'s variety of followers earns, times ``w``'s own frequency. A word
+seen mostly in one fixed phrase ("tối đa", "tối thiểu") leaves little room for anything else
+after it, which is what tells "tôi muốn" from "tối muốn" when neither pair was seen.
 """
 
 from __future__ import annotations
@@ -11,7 +19,7 @@ from __future__ import annotations
 import gzip
 import json
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -20,33 +28,94 @@ from search.text.vietnamese import clean_text, fold_accents
 
 _MAX_CANDIDATES = 8
 EVERYDAY_TEXT_PATH = Path(__file__).parent / "data" / "everyday_vi.txt"
-# Everyday phrases count as this many corpus occurrences: the corpus is formal and large, and
-# without the boost "thế nào" would come back as "thể nạo".
-EVERYDAY_WEIGHT = 25
-_BIGRAM_WEIGHT = 0.75
-_FORMAT_VERSION = 1
+CORPUS_SHARE = 0.7
+"""The corpus model's share of the mixture; the everyday model has the rest."""
+_FLOOR = 1e-9  # probability of a syllable neither model has seen
+_FORMAT_VERSION = 2
+_READABLE_VERSIONS = (1, 2)  # version 1 merged the everyday phrases into the corpus counts
 
 
-class DiacriticRestorer:
-    """A bigram model of accented syllables, keyed by their folded form.
+def _count(texts: Iterable[str]) -> tuple[Counter[str], Counter[str]]:
+    unigrams: Counter[str] = Counter()
+    bigrams: Counter[str] = Counter()
+    for text in texts:
+        for phrase in _PHRASE_BREAK.split(clean_text(text).lower()):
+            sylls = _TOKEN.findall(phrase)
+            unigrams.update(sylls)
+            bigrams.update(f"{a} {b}" for a, b in zip(sylls, sylls[1:], strict=False))
+    return unigrams, bigrams
 
-    Usage example:
 
-        restorer = DiacriticRestorer.build(["Thủ tục cấp hộ chiếu phổ thông"])
-        restorer.restore("thu tuc cap ho chieu")  # "thủ tục cấp hộ chiếu"
+def read_everyday_text(path: Path) -> list[str]:
+    """The lines of an everyday-speech file, without comments and blank lines."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line for line in lines if line.strip() and not line.startswith("#")]
+
+
+class BigramModel:
+    """Syllable bigrams with Witten-Bell smoothing.
+
+    Args:
+        unigrams: Count of each accented syllable.
+        bigrams: Count of each pair, keyed ``"first second"``.
     """
 
     def __init__(self, unigrams: dict[str, int], bigrams: dict[str, int]) -> None:
         self.unigrams = unigrams
         self.bigrams = bigrams
-        self._candidates: dict[str, list[tuple[str, float]]] = {}
-        grouped: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        for syllable, count in unigrams.items():
-            grouped[fold_accents(syllable)].append((syllable, count))
+        self.total = max(1, sum(unigrams.values()))
+        self.followers: Counter[str] = Counter(pair.split(" ", 1)[0] for pair in bigrams)
+
+    def p(self, word: str) -> float:
+        return self.unigrams.get(word, 0) / self.total
+
+    def p_next(self, previous: str, word: str) -> float:
+        count = self.unigrams.get(previous, 0)
+        if count == 0:
+            return self.p(word)
+        kinds = max(1, self.followers.get(previous, 0))
+        return (self.bigrams.get(f"{previous} {word}", 0) + kinds * self.p(word)) / (count + kinds)
+
+
+class DiacriticRestorer:
+    """The corpus model mixed with the everyday model, keyed by folded syllables.
+
+    Usage example:
+
+        restorer = DiacriticRestorer.build(["Thủ tục cấp hộ chiếu phổ thông"])
+        restorer.restore("thu tuc cap ho chieu")  # "thủ tục cấp hộ chiếu"
+
+    Args:
+        unigrams: Corpus syllable counts.
+        bigrams: Corpus pair counts.
+        everyday_path: The everyday-speech file; None restores from the corpus alone.
+        corpus_share: Weight of the corpus model in the mixture, from 0 to 1.
+    """
+
+    def __init__(
+        self,
+        unigrams: dict[str, int],
+        bigrams: dict[str, int],
+        *,
+        everyday_path: Path | None = EVERYDAY_TEXT_PATH,
+        corpus_share: float = CORPUS_SHARE,
+    ) -> None:
+        if not 0 <= corpus_share <= 1:
+            raise ValueError(f"corpus_share must be between 0 and 1, got {corpus_share}")
+        self.unigrams = unigrams
+        self.bigrams = bigrams
+        self.corpus = BigramModel(unigrams, bigrams)
+        everyday = _count(read_everyday_text(everyday_path)) if everyday_path else None
+        self.everyday = BigramModel(dict(everyday[0]), dict(everyday[1])) if everyday else None
+        self.corpus_share = corpus_share if self.everyday else 1.0
+        self._candidates: dict[str, list[str]] = {}
+        grouped: dict[str, set[str]] = {}
+        for model in (self.corpus, self.everyday):
+            for syllable in model.unigrams if model else ():
+                grouped.setdefault(fold_accents(syllable), set()).add(syllable)
         for folded, forms in grouped.items():
-            total = sum(count for _, count in forms)
-            best = sorted(forms, key=lambda item: -item[1])[:_MAX_CANDIDATES]
-            self._candidates[folded] = [(form, count / total) for form, count in best]
+            ranked = sorted(forms, key=lambda form: -self._p(form))
+            self._candidates[folded] = ranked[:_MAX_CANDIDATES]
 
     @classmethod
     def build(
@@ -56,28 +125,13 @@ class DiacriticRestorer:
         min_bigram_count: int = 2,
         everyday_path: Path | None = EVERYDAY_TEXT_PATH,
     ) -> DiacriticRestorer:
-        """Learn from ``texts`` plus, unless ``everyday_path`` is None, the everyday phrases."""
-        unigrams: Counter[str] = Counter()
-        bigrams: Counter[str] = Counter()
-
-        def learn(text: str, weight: int) -> None:
-            for phrase in _PHRASE_BREAK.split(clean_text(text).lower()):
-                sylls = _TOKEN.findall(phrase)
-                for syllable in sylls:
-                    unigrams[syllable] += weight
-                for a, b in zip(sylls, sylls[1:], strict=False):
-                    bigrams[f"{a} {b}"] += weight
-
-        for text in texts:
-            learn(text, 1)
-        if everyday_path is not None:
-            for line in everyday_path.read_text(encoding="utf-8").splitlines():
-                if line.strip() and not line.startswith("#"):
-                    learn(line, EVERYDAY_WEIGHT)
+        """Learn the corpus model from ``texts``; pairs seen fewer times are dropped."""
+        unigrams, bigrams = _count(texts)
         kept = {pair: n for pair, n in bigrams.items() if n >= min_bigram_count}
-        return cls(dict(unigrams), kept)
+        return cls(dict(unigrams), kept, everyday_path=everyday_path)
 
     def save(self, path: Path) -> None:
+        """Write the corpus model (the everyday file ships with the code)."""
         payload = {"version": _FORMAT_VERSION, "unigrams": self.unigrams, "bigrams": self.bigrams}
         tmp = path.with_suffix(path.suffix + ".tmp")
         with gzip.open(tmp, "wt", encoding="utf-8") as fh:
@@ -85,12 +139,16 @@ class DiacriticRestorer:
         tmp.replace(path)
 
     @classmethod
-    def load(cls, path: Path) -> DiacriticRestorer:
+    def load(
+        cls, path: Path, *, everyday_path: Path | None = EVERYDAY_TEXT_PATH
+    ) -> DiacriticRestorer:
         with gzip.open(path, "rt", encoding="utf-8") as fh:
             payload = json.load(fh)
-        if payload.get("version") != _FORMAT_VERSION:
-            raise ValueError(f"{path} has format {payload.get('version')}, not {_FORMAT_VERSION}")
-        return cls(payload["unigrams"], payload["bigrams"])
+        if payload.get("version") not in _READABLE_VERSIONS:
+            raise ValueError(
+                f"{path} has format {payload.get('version')}, not one of {_READABLE_VERSIONS}"
+            )
+        return cls(payload["unigrams"], payload["bigrams"], everyday_path=everyday_path)
 
     def restore(self, text: str) -> str:
         """The text with diacritics restored phrase by phrase; unknown words stay as typed."""
@@ -101,17 +159,29 @@ class DiacriticRestorer:
                 pieces.append(" ".join(self._restore_words(words)))
         return ", ".join(pieces)
 
+    def _p(self, word: str) -> float:
+        p = self.corpus_share * self.corpus.p(word)
+        if self.everyday is not None:
+            p += (1 - self.corpus_share) * self.everyday.p(word)
+        return p + _FLOOR
+
+    def _p_next(self, previous: str, word: str) -> float:
+        p = self.corpus_share * self.corpus.p_next(previous, word)
+        if self.everyday is not None:
+            p += (1 - self.corpus_share) * self.everyday.p_next(previous, word)
+        return p + _FLOOR
+
     def _restore_words(self, words: list[str]) -> list[str]:
-        lattice = [self._candidates.get(fold_accents(w), [(w, 1.0)]) for w in words]
-        # best[i][form] = (log score, previous form)
+        lattice = [self._candidates.get(fold_accents(w), [w]) for w in words]
+        # best[i][form] = (log probability of the best path ending in form, previous form)
         best: list[dict[str, tuple[float, str | None]]] = [
-            {form: (math.log(p), None) for form, p in lattice[0]}
+            {form: (math.log(self._p(form)), None) for form in lattice[0]}
         ]
         for position in range(1, len(words)):
             column: dict[str, tuple[float, str | None]] = {}
-            for form, emission in lattice[position]:
+            for form in lattice[position]:
                 column[form] = max(
-                    (score + self._transition(prev, form, emission), prev)
+                    (score + math.log(self._p_next(prev, form)), prev)
                     for prev, (score, _) in best[-1].items()
                 )
             best.append(column)
@@ -123,8 +193,3 @@ class DiacriticRestorer:
             form = previous
             restored.append(form)
         return restored[::-1]
-
-    def _transition(self, previous: str, form: str, emission: float) -> float:
-        pair = self.bigrams.get(f"{previous} {form}", 0)
-        follow = pair / self.unigrams[previous] if previous in self.unigrams else 0.0
-        return math.log(_BIGRAM_WEIGHT * follow + (1 - _BIGRAM_WEIGHT) * emission * 0.01 + 1e-9)
