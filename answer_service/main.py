@@ -15,6 +15,7 @@ from answer_service.errors import install_error_handlers
 from answer_service.quality import QualityStore
 from answer_service.service import AnswerService
 from answer_service.settings import AnswerSettings
+from tickets import api as tickets_api
 
 if TYPE_CHECKING:
     from ingestion.settings import Settings
@@ -111,6 +112,7 @@ def create_app(
         procedures.router,
         answers.router,
         feedback.router,
+        tickets_api.router,
     ):
         app.include_router(router)
     return app

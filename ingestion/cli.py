@@ -224,12 +224,19 @@ def build_parser() -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a Celery worker (with --beat: the nightly sync)")
     worker.add_argument("--beat", action="store_true")
     worker.set_defaults(func=cmd_worker)
+
+    from tickets.cli import add_tickets_commands
+
+    add_tickets_commands(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging(args.verbose)
+    if args.data_dir:
+        # The ticket and channel settings read the same directory from the environment.
+        os.environ["HOTLINE_DATA_DIR"] = str(Path(args.data_dir).resolve())
     try:
         return int(args.func(args))
     except PlatformError as exc:

@@ -1,0 +1,1 @@
+"""Routers of the ticket API, one module per resource."""
