@@ -1,4 +1,8 @@
-"""Operators' feedback on suggestions, and the supervisors' answer-quality review."""
+"""Operators' feedback on suggestions, and the supervisors' answer-quality review.
+
+Feedback comes from the hotline's staff; the review is for supervisors and admins. Both sign in
+with the ticket system's bearer tokens.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from answer_service.quality import QualityStore, Verdict
+from tickets.api.deps import StaffUser, SupervisorUser
 
 router = APIRouter(prefix="/v1", tags=["quality"])
 
@@ -27,7 +32,6 @@ class FeedbackIn(BaseModel):
     verdict: Verdict
     procedure_code: str = Field("", max_length=64, description="The right procedure, if known.")
     comment: str = Field("", max_length=2_000)
-    by: str = Field("", max_length=128, description="The operator's user name.")
 
 
 class FeedbackOut(BaseModel):
@@ -46,7 +50,6 @@ class RatingIn(BaseModel):
     interaction_id: InteractionId
     score: int = Field(ge=1, le=5)
     note: str = Field("", max_length=2_000)
-    by: str = Field("", max_length=128)
 
 
 class InteractionOut(BaseModel):
@@ -80,26 +83,26 @@ def _since(days: int) -> datetime:
 
 
 @router.post("/feedback", status_code=status.HTTP_201_CREATED)
-def add_feedback(body: FeedbackIn, request: Request) -> FeedbackOut:
+def add_feedback(body: FeedbackIn, request: Request, user: StaffUser) -> FeedbackOut:
     """Mark a suggestion or answer useful, wrong or missing (the right one was not offered)."""
     row = get_quality(request).add_feedback(
         body.interaction_id,
         body.verdict,
         procedure_code=body.procedure_code.strip(),
         comment=body.comment.strip(),
-        by=body.by.strip(),
+        by=user.username,
     )
     return FeedbackOut.model_validate(row)
 
 
 @router.get("/quality/interactions/{interaction_id}")
-def interaction(interaction_id: str, request: Request) -> InteractionOut:
+def interaction(interaction_id: str, request: Request, _: SupervisorUser) -> InteractionOut:
     """One recorded suggestion or answer."""
     return InteractionOut.model_validate(get_quality(request).interaction(interaction_id))
 
 
 @router.get("/quality/summary")
-def summary(request: Request, days: Days = 30) -> dict[str, Any]:
+def summary(request: Request, _: SupervisorUser, days: Days = 30) -> dict[str, Any]:
     """Interactions, answered share, feedback counts and rates, ratings; overall and per day."""
     return get_quality(request).summary(since=_since(days), until=datetime.now(UTC))
 
@@ -107,6 +110,7 @@ def summary(request: Request, days: Days = 30) -> dict[str, Any]:
 @router.get("/quality/gaps")
 def gaps(
     request: Request,
+    _: SupervisorUser,
     days: Days = 30,
     below: Annotated[float, Query(ge=0, le=1)] = 0.75,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -119,6 +123,7 @@ def gaps(
 @router.get("/quality/sample")
 def sample(
     request: Request,
+    _: SupervisorUser,
     days: Days = 30,
     n: Annotated[int, Query(ge=1, le=200)] = 20,
     seed: Annotated[int | None, Query(description="Repeatable draw.")] = None,
@@ -129,6 +134,6 @@ def sample(
 
 
 @router.post("/quality/ratings", status_code=status.HTTP_204_NO_CONTENT)
-def rate(body: RatingIn, request: Request) -> None:
+def rate(body: RatingIn, request: Request, user: SupervisorUser) -> None:
     """A supervisor's rating of one answer, 1 (wrong) to 5 (exemplary)."""
-    get_quality(request).rate(body.interaction_id, body.score, note=body.note, by=body.by)
+    get_quality(request).rate(body.interaction_id, body.score, note=body.note, by=user.username)
