@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start the local PostgreSQL and Redis that the integration tests use, when they are not running,
-# and wait until both answer. Installs them from Debian's packages on a machine without them.
+# and wait until both answer. Installs them, and the programs the console and telephony tests
+# run (Chromium, espeak-ng, sox), from Debian's packages on a machine without them.
 set -euo pipefail
 
 wait_for() {  # name, command
@@ -12,8 +13,16 @@ wait_for() {  # name, command
   return 1
 }
 
-if ! command -v redis-server >/dev/null 2>&1 || ! command -v pg_ctlcluster >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq redis-server postgresql >/dev/null
+missing=()
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+command -v pg_ctlcluster >/dev/null 2>&1 || missing+=(postgresql)
+# The console tests drive Debian's Chromium headless through Playwright.
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# The telephony tests make Vietnamese speech with espeak-ng and convert it with sox.
+command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
+command -v sox >/dev/null 2>&1 || missing+=(sox)
+if ((${#missing[@]})); then
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
