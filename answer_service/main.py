@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from fastapi import FastAPI
 
 from answer_service.api.body_limit import BodySizeLimitMiddleware
-from answer_service.api.routes import answers, feedback, health, procedures, search
+from answer_service.api.routes import answers, feedback, health, knowledge, procedures, search
 from answer_service.channels import api as channel_routes
 from answer_service.errors import install_error_handlers
 from answer_service.quality import QualityStore
@@ -113,6 +113,7 @@ def create_app(
         procedures.router,
         answers.router,
         feedback.router,
+        knowledge.router,
         channel_routes.router,
         tickets_api.router,
     ):

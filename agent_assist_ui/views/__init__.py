@@ -1,0 +1,1 @@
+"""The consoles' pages, one module each; every page is a ``render()`` function."""
