@@ -129,11 +129,11 @@ class AnswerServiceClient:
 
     Usage example:
 
-        with AnswerServiceClient("http://127.0.0.1:8000") as client:
+        with AnswerServiceClient("http://127.0.0.1:8022") as client:
             facts = client.procedure_facts("1.000001")
 
     Args:
-        base_url: The service's base URL, e.g. ``http://127.0.0.1:8000``.
+        base_url: The service's base URL, e.g. ``http://127.0.0.1:8022``.
         token: A bearer token from ``login``; sent on every request when given.
         timeout_s: Seconds to wait for each answer.
         transport: An httpx transport, for tests (``httpx.MockTransport``).

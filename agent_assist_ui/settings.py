@@ -37,7 +37,7 @@ class UiSettings(BaseSettings):
         env_prefix="HOTLINE_UI_", env_file=".env", env_ignore_empty=True, extra="ignore"
     )
 
-    api_url: str = Field("http://127.0.0.1:8000", description="Base URL of the answer service.")
+    api_url: str = Field("http://127.0.0.1:8022", description="Base URL of the answer service.")
     timeout_s: float = Field(15.0, gt=0, le=120, description="Seconds to wait for an answer.")
     auth: AuthMode = Field(AuthMode.TOKEN, description="token (default) or none (demo only).")
 

@@ -178,6 +178,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_console(args: argparse.Namespace) -> int:
+    import subprocess
+
+    app = Path(__file__).resolve().parents[1] / "agent_assist_ui" / "app.py"
+    env = dict(os.environ)
+    if args.api_url:
+        env["HOTLINE_UI_API_URL"] = args.api_url
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app),
+        "--server.address",
+        args.host,
+        "--server.port",
+        str(args.port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--client.toolbarMode",
+        "viewer",
+    ]
+    try:
+        return subprocess.call(command, env=env)
+    except KeyboardInterrupt:
+        return 130
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from ingestion.celery_app import app
 
@@ -220,6 +250,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=int, default=1, help="worker processes (one per core suits two cores)"
     )
     serve.set_defaults(func=cmd_serve)
+
+    console = sub.add_parser("console", help="run the Streamlit consoles (operators, editors, …)")
+    console.add_argument("--host", default="127.0.0.1")
+    console.add_argument("--port", type=int, default=8501)
+    console.add_argument("--api-url", help="the answer service (default HOTLINE_UI_API_URL)")
+    console.set_defaults(func=cmd_console)
 
     worker = sub.add_parser("worker", help="run a Celery worker (with --beat: the nightly sync)")
     worker.add_argument("--beat", action="store_true")

@@ -161,7 +161,7 @@ class TestUiSettings:
         for name in ("HOTLINE_UI_API_URL", "HOTLINE_UI_AUTH", "HOTLINE_UI_TIMEOUT_S"):
             monkeypatch.delenv(name, raising=False)
         settings = UiSettings(_env_file=None)
-        assert settings.api_url == "http://127.0.0.1:8000"
+        assert settings.api_url == "http://127.0.0.1:8022"
         assert settings.auth is AuthMode.TOKEN
 
     def test_bad_auth_mode_lists_the_allowed(self) -> None:
