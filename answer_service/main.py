@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 
 from answer_service.api.body_limit import BodySizeLimitMiddleware
 from answer_service.api.routes import answers, feedback, health, knowledge, procedures, search
+from answer_service.api.routes import calls as call_routes
 from answer_service.channels import api as channel_routes
 from answer_service.errors import install_error_handlers
 from answer_service.quality import QualityStore
@@ -83,15 +86,26 @@ def create_app(
         opened = service is None
         app.state.service = service or open_service(settings)
         own_quality = quality is None
+        scratch: tempfile.TemporaryDirectory[str] | None = None
         if quality is not None:
             app.state.quality = quality
         elif service is not None and settings is None:
             app.state.quality = QualityStore("sqlite://")
         else:
             app.state.quality = QualityStore(quality_url(settings, answer_settings))
+        given = getattr(app.state, "tickets", None) or getattr(app.state, "ticket_settings", None)
+        if service is not None and settings is None and given is None:
+            # An injected service is a test's or a tool's: its tickets go to a scratch
+            # database, never to the working directory's data dir.
+            from tickets.settings import TicketSettings
+
+            scratch = tempfile.TemporaryDirectory(prefix="hotline-tickets-")
+            app.state.ticket_settings = TicketSettings(data_dir=Path(scratch.name))
         yield
         if own_quality:
             app.state.quality.close()
+        if scratch is not None:
+            scratch.cleanup()
         if opened:
             app.state.service.engine.close()
             app.state.service.catalog.close()
@@ -112,6 +126,7 @@ def create_app(
         search.router,
         procedures.router,
         answers.router,
+        call_routes.router,
         feedback.router,
         knowledge.router,
         channel_routes.router,

@@ -208,6 +208,13 @@ def cmd_console(args: argparse.Namespace) -> int:
         return 130
 
 
+def cmd_bridge(args: argparse.Namespace) -> int:
+    from telephony_bridge import serve
+
+    serve()
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     from ingestion.celery_app import app
 
@@ -256,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--port", type=int, default=8501)
     console.add_argument("--api-url", help="the answer service (default HOTLINE_UI_API_URL)")
     console.set_defaults(func=cmd_console)
+
+    sub.add_parser(
+        "bridge", help="run the telephony bridge to Asterisk ARI (HOTLINE_TELEPHONY_*)"
+    ).set_defaults(func=cmd_bridge)
 
     worker = sub.add_parser("worker", help="run a Celery worker (with --beat: the nightly sync)")
     worker.add_argument("--beat", action="store_true")
