@@ -226,11 +226,12 @@ class Catalog:
 
     def find_by_code(self, code: str) -> StoredRecord | None:
         with self._session() as session:
-            row = session.scalars(
-                select(KnowledgeRecordRow)
-                .where(KnowledgeRecordRow.code == code, KnowledgeRecordRow.kind == "procedure")
-                .limit(1)
-            ).first()
+            # Select on the code alone: with the kind in the same WHERE, SQLite walks the kind
+            # index over every procedure (13 ms instead of 0.1 ms on the national catalog).
+            rows = session.scalars(
+                select(KnowledgeRecordRow).where(KnowledgeRecordRow.code == code)
+            ).all()
+            row = next((r for r in rows if r.kind == "procedure"), None)
             return _to_stored(row) if row else None
 
     def iter_normalized(self, kind: RecordKind | None = None) -> Iterator[dict[str, Any]]:
