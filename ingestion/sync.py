@@ -121,8 +121,13 @@ class SyncRunner:
                 self._write(connector.name, pending, known, report)
                 pending = []
             if progress is not None:
-                progress(done, len(refs))
+                # Count a record when it is settled: skipped, failed, or written with its
+                # batch. Counting it when read made the bar race ahead, then stall while the
+                # batch was embedded.
+                progress(done - len(pending), len(refs))
         self._write(connector.name, pending, known, report)
+        if progress is not None:
+            progress(len(refs), len(refs))
         self.catalog.touch(connector.name, unchanged_versions, utc_now())
         listed = {ref.source_id for ref in refs}
         gone = [k for source_id, k in known.items() if source_id not in listed]

@@ -601,3 +601,23 @@ class TestSyncRunner:
         assert top.chunk.doc_kind == "curated_answer"
         again = kb.sync([CuratedAnswerConnector(answers_file)])[0]
         assert (again.unchanged, again.removed) == (2, 0)
+
+
+class TestSyncProgress:
+    def test_progress_counts_records_once_they_are_written(
+        self, kb: KnowledgeBase, dump_v1: Path
+    ) -> None:
+        runner = runner_over(kb, kb.index, batch_size=2)
+        seen: list[tuple[int, int, int]] = []
+
+        def progress(done: int, total: int) -> None:
+            stored = sum(kb.catalog.count_records().values())
+            seen.append((done, total, stored))
+
+        runner.sync(ProcedureDumpConnector(dump_v1), progress=progress)
+
+        assert all(total == 5 for _, total, _ in seen)
+        assert [done for done, _, _ in seen] == sorted(done for done, _, _ in seen)
+        assert seen[-1][0] == 5
+        # Never ahead of what the catalog holds: the bar moves when a batch is written.
+        assert all(done <= stored for done, _, stored in seen)
