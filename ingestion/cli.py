@@ -172,9 +172,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             workers=args.workers,
         )
         return 0
-    # The app gets these settings so that ``--data-dir`` applies to the service too.
-    app = create_app(settings=settings)
-    uvicorn.run(app, host=args.host, port=args.port)
+    from answer_service.main import open_service
+
+    # Open the knowledge base before uvicorn takes over the signals, so that Ctrl-C during the
+    # few seconds of loading stops at once. The app gets the settings so that ``--data-dir``
+    # applies to its ticket and quality stores too.
+    service = open_service(settings)
+    try:
+        uvicorn.run(create_app(service, settings=settings), host=args.host, port=args.port)
+    finally:
+        service.engine.close()
+        service.catalog.close()
     return 0
 
 
@@ -286,6 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["HOTLINE_DATA_DIR"] = str(Path(args.data_dir).resolve())
     try:
         return int(args.func(args))
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
     except PlatformError as exc:
         print(f"lỗi / error: {exc.detail}", file=sys.stderr)
         return 2
