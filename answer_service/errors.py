@@ -44,11 +44,20 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(
-            exc.status_code, "http_error"
-        )
+        code = {
+            400: ErrorCode.BAD_REQUEST.code,
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "payload_too_large",
+        }.get(exc.status_code, "http_error")
+        detail = str(exc.detail)
+        if detail == "There was an error parsing the body":  # Starlette's words for it
+            detail = (
+                "the request body could not be read: send UTF-8 JSON (or form fields where "
+                "the endpoint takes a form)"
+            )
         return JSONResponse(
-            status_code=exc.status_code, content={"error_code": code, "detail": str(exc.detail)}
+            status_code=exc.status_code, content={"error_code": code, "detail": detail}
         )
 
     @app.exception_handler(Exception)

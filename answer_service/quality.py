@@ -54,8 +54,10 @@ MAX_REPLY_CHARS = 2_000
 # Personal data that citizens type into questions. Procedure codes ("1.001193") have dots and
 # are left alone; the patterns need digits not glued to letters or dots.
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?<![\w.])(?:\+?84|0)(?:[\s.-]?\d){8,10}(?![\w.])")
-_ID_NUMBER = re.compile(r"(?<![\w.])\d{9}(?:\d{3})?(?![\w.])")
+# A full stop may end the sentence after a number ("CCCD 001234567890."), but not start a
+# decimal part.
+_PHONE = re.compile(r"(?<![\w.])(?:\+?84|0)(?:[\s.-]?\d){8,10}(?!\w|\.\d)")
+_ID_NUMBER = re.compile(r"(?<![\w.])\d{9}(?:\d{3})?(?!\w|\.\d)")
 
 
 def redact(text: str) -> str:
@@ -341,8 +343,7 @@ class QualityStore:
             else None,
             "feedback": {v.value: verdict_counts.get(v.value, 0) for v in Verdict},
             "feedback_rates": {
-                v.value: round(verdict_counts.get(v.value, 0) / total_feedback, 4)
-                for v in Verdict
+                v.value: round(verdict_counts.get(v.value, 0) / total_feedback, 4) for v in Verdict
             }
             if total_feedback
             else {},

@@ -170,6 +170,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=args.workers,
+            # Client addresses count for the rate limits: trust no X-Forwarded-For by default.
+            proxy_headers=False,
         )
         return 0
     from answer_service.main import open_service
@@ -179,7 +181,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # applies to its ticket and quality stores too.
     service = open_service(settings)
     try:
-        uvicorn.run(create_app(service, settings=settings), host=args.host, port=args.port)
+        uvicorn.run(
+            create_app(service, settings=settings),
+            host=args.host,
+            port=args.port,
+            proxy_headers=False,
+        )
     finally:
         service.engine.close()
         service.catalog.close()

@@ -38,7 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tickets import directory
 from tickets.errors import AuthenticationFailed, TicketError, TicketNotFound
 from tickets.models import ApiToken, User, utcnow
-from tickets.schemas import UserOut
+from tickets.schemas import ShortText, UserOut
 from tickets.workflow import Role
 
 logger = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class UserCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     username: str = Field(min_length=3, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$")
-    full_name: str = Field("", max_length=255)
+    full_name: ShortText = Field("", max_length=255)
     role: Role
     agency_code: str | None = Field(None, min_length=1, max_length=64)
     password: str = Field(min_length=MIN_PASSWORD_CHARS, max_length=256)
@@ -146,7 +146,7 @@ class UserUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    full_name: str | None = Field(None, max_length=255)
+    full_name: ShortText | None = Field(None, max_length=255)
     role: Role | None = None
     agency_code: str | None = Field(None, min_length=1, max_length=64)
     password: str | None = Field(None, min_length=MIN_PASSWORD_CHARS, max_length=256)
@@ -281,7 +281,12 @@ class AuthStore:
         """
         now = self._clock()
         with self._sessions.begin() as session:
-            user = session.scalar(select(User).where(User.username == username))
+            user = session.scalar(
+                select(User)
+                .where(func.lower(User.username) == username.strip().lower())
+                .order_by(User.id)
+                .limit(1)
+            )
             valid = verify_password(user.password_hash if user else None, password)
             if user is None or not valid or not user.active:
                 logger.warning("failed login")

@@ -11,7 +11,7 @@ import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from sqlalchemy import delete, extract, select
+from sqlalchemy import delete, extract, func, select
 from sqlalchemy.orm import Session
 
 from tickets.errors import AuthenticationFailed, TicketError, TicketNotFound, UnknownAgency
@@ -32,9 +32,17 @@ def active_agency(session: Session, code: str) -> Agency:
     """
     agency = session.get(Agency, code)
     if agency is None or not agency.active:
-        known = session.scalars(select(Agency.code).where(Agency.active).order_by(Agency.code))
-        listed = ", ".join(list(known)[:20]) or "none configured"
-        raise UnknownAgency(f"unknown or inactive agency {code!r}; active agencies: {listed}")
+        shown = 10
+        known = list(
+            session.scalars(
+                select(Agency.code).where(Agency.active).order_by(Agency.code).limit(shown + 1)
+            )
+        )
+        total = session.scalar(select(func.count()).select_from(Agency).where(Agency.active))
+        listed = ", ".join(known[:shown]) or "none configured"
+        if (total or 0) > shown:
+            listed = f"{listed} and {total - shown} more (GET /v1/agencies lists them)"
+        raise UnknownAgency(f"unknown or inactive agency {code[:64]!r}; active agencies: {listed}")
     return agency
 
 
@@ -101,11 +109,12 @@ def create_user(
         TicketError: a blank or taken username (409), or a liaison without an agency.
         UnknownAgency: the agency is unknown or inactive.
     """
-    username = username.strip()
+    # Usernames are case-insensitive: "Tuan.Nguyen" and "tuan.nguyen" are one person.
+    username = username.strip().lower()
     if not username or len(username) > 64:
         raise TicketError("username must be 1 to 64 characters")
     validate_user_fields(role, agency_code, session)
-    if session.scalar(select(User.id).where(User.username == username)) is not None:
+    if session.scalar(select(User.id).where(func.lower(User.username) == username)) is not None:
         raise _conflict(f"the username {username!r} is taken")
     user = User(
         username=username,

@@ -164,6 +164,8 @@ class Ticket(Base):
     call_seconds: Mapped[float | None] = mapped_column(Float)
     call_outcome: Mapped[str | None] = mapped_column(String(32))
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    # Where a reported problem is (Open311): lat, long, address, address_id, media_url.
+    place: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

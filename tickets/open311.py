@@ -33,17 +33,28 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import Select, select
 
 from search.errors import ErrorCode
 from search.text.vietnamese import fold_accents
 from tickets.api.deps import get_auth_store, get_ticket_service, rate_limited
-from tickets.api.routing import TicketsRoute
+from tickets.api.routing import Open311Route
 from tickets.errors import AuthenticationFailed, PermissionDenied, TicketError, TicketNotFound
 from tickets.intake import Channel, TicketKind
 from tickets.models import Ticket
-from tickets.schemas import ContactIn, TicketCreate, TicketOut, TicketPublic, UserOut
+from tickets.schemas import (
+    ContactIn,
+    InputModel,
+    PlaceIn,
+    ShortText,
+    TicketCreate,
+    TicketOut,
+    TicketPublic,
+    UserOut,
+    VisibleText,
+    bounded_moment,
+)
 from tickets.service import TicketService
 from tickets.workflow import Role, Status
 
@@ -52,7 +63,7 @@ logger = logging.getLogger(__name__)
 router = APIRouter(
     prefix="/open311/v2",
     tags=["open311"],
-    route_class=TicketsRoute,
+    route_class=Open311Route,
     dependencies=[Depends(rate_limited("open311"))],
 )
 
@@ -154,28 +165,57 @@ class RequestCreated(BaseModel):
     account_id: str | None = None
 
 
-class NewServiceRequest(BaseModel):
-    """The form fields of ``POST requests.json`` (``application/x-www-form-urlencoded``)."""
+ATTRIBUTE_FIELD = re.compile(r"^attribute\[[A-Za-z0-9_.-]{1,64}\](\[\])?$")
+"""Form names of GeoReport attributes: ``attribute[code]`` or ``attribute[code][]``."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+class NewServiceRequest(InputModel):
+    """The form fields of ``POST requests.json`` (``application/x-www-form-urlencoded``).
+
+    ``jurisdiction_id`` is accepted and ignored (this endpoint serves one jurisdiction);
+    attributes other than ``public`` are accepted and ignored; any other unknown field is refused.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     api_key: str = Field(min_length=1, max_length=200)
-    service_code: str = Field(min_length=1, max_length=120)
-    description: str = Field(min_length=1, max_length=4000)
+    jurisdiction_id: ShortText | None = Field(None, max_length=120)
+    service_code: ShortText = Field(min_length=1, max_length=120)
+    description: VisibleText = Field(min_length=1, max_length=4000)
     lat: float | None = Field(None, ge=-90, le=90)
     long: float | None = Field(None, ge=-180, le=180)
-    address_string: str | None = Field(None, max_length=255)
-    address_id: str | None = Field(None, max_length=64)
-    email: str | None = Field(None, max_length=255)
-    device_id: str | None = Field(None, max_length=128)
-    account_id: str | None = Field(None, max_length=128)
-    first_name: str | None = Field(None, max_length=100)
-    last_name: str | None = Field(None, max_length=100)
-    phone: str | None = Field(None, max_length=64)
-    media_url: str | None = Field(None, max_length=1024)
+    address_string: ShortText | None = Field(None, max_length=255)
+    address_id: ShortText | None = Field(None, max_length=64)
+    email: ShortText | None = Field(None, max_length=255)
+    device_id: ShortText | None = Field(None, max_length=128)
+    account_id: ShortText | None = Field(None, max_length=128)
+    first_name: ShortText | None = Field(None, max_length=100)
+    last_name: ShortText | None = Field(None, max_length=100)
+    phone: ShortText | None = Field(None, max_length=64)
+    media_url: ShortText | None = Field(None, max_length=1024, pattern=r"^https?://")
     public: Literal["true", "false"] = Field(
         "false", alias="attribute[public]", description="The citizen's choice of visibility."
     )
+
+    @model_validator(mode="after")
+    def _only_attributes_extra(self) -> NewServiceRequest:
+        unknown = sorted(
+            name for name in (self.model_extra or {}) if not ATTRIBUTE_FIELD.match(name)
+        )
+        if unknown:
+            raise ValueError(f"unknown form fields: {', '.join(unknown)[:200]}")
+        return self
+
+    def place(self) -> PlaceIn | None:
+        """Where the problem is, as the ticket stores it."""
+        place = PlaceIn(
+            lat=self.lat,
+            long=self.long,
+            address=self.address_string,
+            address_id=self.address_id,
+            media_url=self.media_url,
+        )
+        return place if place.stored() else None
 
 
 def field_slug(field: str) -> str:
@@ -184,10 +224,17 @@ def field_slug(field: str) -> str:
 
 
 def known_fields(service: TicketService) -> list[str]:
-    """The fields (lĩnh vực) tickets use, sorted."""
+    """The fields (lĩnh vực) offered as services, sorted: the configured ones and those of
+    public tickets. A private ticket's field is never published (it is free text an operator
+    typed about a citizen's case)."""
     with service.sessions() as session:
-        rows = session.scalars(select(Ticket.field).where(Ticket.field.is_not(None)).distinct())
-        return sorted({field for field in rows if field and field_slug(field)})
+        rows = session.scalars(
+            select(Ticket.field)
+            .where(Ticket.field.is_not(None), Ticket.public.is_(True))
+            .distinct()
+        )
+        found = {*rows, *service.settings.open311_fields}
+    return sorted({field for field in found if field and field_slug(field)})
 
 
 def services_of(fields: list[str]) -> list[Service]:
@@ -238,6 +285,7 @@ def to_request(
 ) -> ServiceRequest:
     """The GeoReport view of a public ticket."""
     kind_name = OFFERED_KINDS.get(public.kind, (public.kind.value, ""))[0]
+    place = public.place or {}
     code = public.kind.value + (f".{field_slug(public.field)}" if public.field else "")
     if merged_into:
         notes = f"Đã gộp vào yêu cầu {merged_into}."
@@ -257,6 +305,11 @@ def to_request(
         requested_datetime=public.created_at,
         updated_datetime=public.updated_at,
         expected_datetime=public.due_at,
+        address=place.get("address"),
+        address_id=place.get("address_id"),
+        lat=place.get("lat"),
+        long=place.get("long"),
+        media_url=place.get("media_url"),
     )
 
 
@@ -280,7 +333,10 @@ def _parse_time(value: str | None, name: str) -> datetime | None:
         raise TicketError(f"{name} must be a W3C date-time, got {value[:40]!r}") from None
     if moment.tzinfo is None:
         raise TicketError(f"{name} needs a time-zone offset, e.g. 2026-05-01T08:00:00+07:00")
-    return moment
+    try:
+        return bounded_moment(moment)
+    except ValueError as exc:
+        raise TicketError(f"{name}: {exc}") from None
 
 
 ServiceDep = Annotated[TicketService, Depends(get_ticket_service)]
@@ -328,6 +384,7 @@ def create_request(
             public=form.public == "true",
             contact=ContactIn(name=name, phone=form.phone, email=form.email),
             thread_key=f"open311:{uuid.uuid4().hex}",
+            place=form.place(),
         ),
         actor=user.actor(),
     )

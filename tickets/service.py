@@ -22,13 +22,14 @@ import logging
 import uuid
 import zlib
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select, text, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from search.errors import ErrorCode
 from tickets import directory
 from tickets.errors import InvalidTransition, PermissionDenied, TicketError, TicketNotFound
 from tickets.export import ExportFile, ExportFormat, render_export
@@ -56,6 +57,8 @@ from tickets.schemas import (
     TicketPage,
     TicketPublic,
     TicketUpdate,
+    is_blank,
+    long_text,
 )
 from tickets.service_admin import AdminMixin
 from tickets.service_base import (
@@ -67,8 +70,10 @@ from tickets.service_base import (
     SUPERVISION_ROLES,
     assume_vietnam_time,
     build_input,
+    checked_moment,
     contact_fields,
     mask_personal,
+    redact_personal,
     require_text,
     search_text_of,
     summarize,
@@ -89,6 +94,11 @@ from tickets.workflow import (
 )
 
 logger = logging.getLogger(__name__)
+
+RECEIVED_AT_SKEW = timedelta(minutes=5)
+"""How far a contact's ``received_at`` may be ahead of the server's clock (clocks differ)."""
+RECEIVED_AT_MAX_AGE = timedelta(days=366)
+"""How far back a contact's ``received_at`` may be (late imports of a year's records)."""
 
 __all__ = [
     "CONTACT_FIELDS",
@@ -134,13 +144,14 @@ class TicketService(AdminMixin, KnowledgeMixin):
         """
         if not request.thread_key.strip() or len(request.thread_key) > 255:
             raise TicketError("thread_key must be 1 to 255 characters")
-        require_text(request.content, "content", MAX_CONTENT_CHARS)
+        content = long_text(request.content)  # NFC, no control characters, as typed input
+        if is_blank(content):
+            raise TicketError("content must not be blank")
+        require_text(content, "content", MAX_CONTENT_CHARS)
+        received_at = self._received_at(request.received_at)
         actor = Actor.system(request.actor)
         with self._write() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                # Two deliveries of one thread at once must not both open a ticket.
-                key = zlib.crc32(f"{request.channel.value}\x00{request.thread_key}".encode())
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            self._lock_thread(session, request.channel, request.thread_key)
             existing = self._open_ticket(session, request.channel, request.thread_key)
             if existing is not None:
                 self._log(
@@ -148,14 +159,14 @@ class TicketService(AdminMixin, KnowledgeMixin):
                     existing,
                     actor,
                     EntryKind.MESSAGE_IN.value,
-                    text=request.content,
-                    at=request.received_at,
+                    text=content,
+                    at=received_at,
                 )
                 return self._out(existing).ref(created=False)
             data = build_input(
                 TicketCreate,
                 channel=request.channel,
-                content=request.content,
+                content=content,
                 kind=request.kind or TicketKind.QUESTION,
                 urgency=request.urgency,
                 field=request.field,
@@ -163,10 +174,21 @@ class TicketService(AdminMixin, KnowledgeMixin):
                 contact=ContactIn(**contact_fields(request.contact)),
                 procedure_codes=list(request.procedure_codes),
                 thread_key=request.thread_key,
-                received_at=request.received_at,
+                received_at=received_at,
             )
             ticket = self._insert(session, data, actor)
             return self._out(ticket).ref(created=True)
+
+    @staticmethod
+    def _lock_thread(session: Session, channel: Channel, thread_key: str) -> None:
+        """On PostgreSQL, hold a lock on the thread until the transaction ends.
+
+        Two deliveries of one thread at once must not both open a ticket. SQLite lets one
+        writer in at a time anyway.
+        """
+        if session.get_bind().dialect.name == "postgresql":
+            key = zlib.crc32(f"{Channel(channel).value}\x00{thread_key}".encode())
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     def find_open(self, channel: Channel, thread_key: str) -> TicketRef | None:
         """The open ticket of a thread, if any."""
@@ -285,23 +307,40 @@ class TicketService(AdminMixin, KnowledgeMixin):
     def create(self, data: TicketCreate, *, actor: Actor | str) -> TicketOut:
         """Record a new ticket (status ``new``) with its deadline; logged.
 
+        A ``thread_key`` names a conversation: while its channel has an open ticket for it, a
+        second one is refused (409, naming the open ticket) instead of appended, since a client
+        creating a ticket means a new one. Channels that want append-or-open call
+        ``open_or_append``.
+
         Raises:
             PermissionDenied: the actor is not at the desk (operator, supervisor, admin, system).
-            TicketError: an unknown operator.
+            TicketError: an unknown operator, or an open ticket for the thread (409).
         """
         act = Actor.of(actor)
         self._require(act, DESK_ROLES | {Role.SYSTEM}, "create tickets")
         with self._write() as session:
+            if data.thread_key is not None:
+                self._lock_thread(session, data.channel, data.thread_key)
+                existing = self._open_ticket(session, data.channel, data.thread_key)
+                if existing is not None:
+                    raise TicketError(
+                        f"thread {data.thread_key!r} on channel {data.channel.value} already has "
+                        f"the open ticket {existing.number} (id {existing.id}); add to it with "
+                        f"POST /v1/tickets/{existing.id}/entries",
+                        error_code=ErrorCode.CONFLICT,
+                    )
             ticket = self._insert(session, data, act)
             out = self._out(ticket)
-        logger.info("Ticket %s created (channel %s, kind %s)", out.number, out.channel, out.kind)
+        logger.info(
+            "Ticket %s created (channel %s, kind %s)",
+            out.number,
+            out.channel.value,
+            out.kind.value,
+        )
         return out
 
     def _insert(self, session: Session, data: TicketCreate, actor: Actor) -> Ticket:
-        created_at = data.received_at or self.now()
-        if created_at.tzinfo is None:
-            raise TicketError("received_at must carry a timezone offset")
-        created_at = created_at.astimezone(UTC)
+        created_at = self._received_at(data.received_at)
         contact = data.contact
         ticket = Ticket(
             number=f"pending-{uuid.uuid4().hex[:24]}",
@@ -319,6 +358,7 @@ class TicketService(AdminMixin, KnowledgeMixin):
             contact_email=contact.email,
             contact_social_id=contact.social_id,
             procedure_codes=list(data.procedure_codes),
+            place=None if data.place is None else data.place.stored(),
             due_at=self.due_date(data.kind, created_at),
             created_at=created_at,
             updated_at=created_at,
@@ -343,6 +383,33 @@ class TicketService(AdminMixin, KnowledgeMixin):
             at=created_at,
         )
         return ticket
+
+    def _received_at(self, received_at: datetime | None) -> datetime:
+        """When a contact came in (UTC): now when not given, else a time near now.
+
+        Raises:
+            TicketError: no time-zone offset, more than ``RECEIVED_AT_SKEW`` in the future, or
+                more than ``RECEIVED_AT_MAX_AGE`` back.
+        """
+        now = self.now()
+        if received_at is None:
+            return now
+        if received_at.tzinfo is None:
+            raise TicketError("received_at must carry a timezone offset")
+        moment = checked_moment(received_at, "received_at").astimezone(UTC)
+        if moment > now + RECEIVED_AT_SKEW:
+            raise TicketError(
+                f"received_at {received_at.isoformat()} is in the future; "
+                f"it may be at most {int(RECEIVED_AT_SKEW.total_seconds() // 60)} minutes "
+                f"after the server's time ({now.isoformat()})"
+            )
+        if moment < now - RECEIVED_AT_MAX_AGE:
+            raise TicketError(
+                f"received_at {received_at.isoformat()} is more than "
+                f"{RECEIVED_AT_MAX_AGE.days} days ago; record old contacts with today's time "
+                "and put the original date in the content"
+            )
+        return moment
 
     @staticmethod
     def _operator(session: Session, user_id: int) -> User:
@@ -597,9 +664,18 @@ class TicketService(AdminMixin, KnowledgeMixin):
         """
         act = Actor.of(actor)
         require_text(reason, "reason", 2000)
+        agency_code = agency_code.strip()
         with self._write(ticket_id) as session:
             ticket = self._ticket(session, ticket_id, act)
             self._check_version(ticket, expected_version)
+            if ticket.agency_code is not None and ticket.agency_code == agency_code:
+                # Re-routing goes to another agency; the same one again is a double click.
+                raise InvalidTransition(
+                    current=ticket.status,
+                    requested=Status.TRANSFERRED.value,
+                    allowed=allowed_targets(ticket.status, act.role),
+                    reason=f"already with agency {ticket.agency_code}",
+                )
             self._move(session, ticket, act, Action.TRANSFER)
             agency = directory.active_agency(session, agency_code)
             self._set(session, ticket, act, Action.TRANSFER.value, "agency_code", agency.code)
@@ -608,8 +684,39 @@ class TicketService(AdminMixin, KnowledgeMixin):
                 note = f"{reason} (recording attached: {ticket.recording_uri})"
             self._log(session, ticket, act, "transfer_reason", text=note)
             ref = self._out(ticket).ref()
-        logger.info("Ticket %s transferred to %s", ref.number, agency_code)
+        logger.info("Ticket %s transferred to %s", ref.number, agency.code)
         return ref
+
+    def return_to_hotline(
+        self,
+        ticket_id: int,
+        *,
+        reason: str,
+        actor: Actor | str,
+        expected_version: int | None = None,
+    ) -> TicketOut:
+        """The agency hands a ticket that is not its business back to the hotline.
+
+        The ticket goes back to ``classified`` without an agency, so the desk can answer it or
+        transfer it elsewhere; the reason is logged.
+
+        Raises:
+            TicketNotFound: the ticket is not transferred to the liaison's agency.
+            InvalidTransition: the ticket is not with an agency.
+            TicketError: a blank or oversized reason.
+        """
+        act = Actor.of(actor)
+        require_text(reason, "reason", 2000)
+        with self._write(ticket_id) as session:
+            ticket = self._ticket(session, ticket_id, act)
+            self._check_version(ticket, expected_version)
+            agency_code = ticket.agency_code
+            self._move(session, ticket, act, Action.RETURN)
+            self._set(session, ticket, act, Action.RETURN.value, "agency_code", None)
+            self._log(session, ticket, act, "return_reason", text=reason)
+            out = self._out(ticket)
+        logger.info("Ticket %s returned to the hotline by agency %s", out.number, agency_code)
+        return out
 
     def agency_accept(
         self, ticket_id: int, *, actor: Actor | str, expected_version: int | None = None
@@ -685,7 +792,9 @@ class TicketService(AdminMixin, KnowledgeMixin):
     ) -> TicketOut:
         """Reopen an answered or closed ticket (→ ``reopened``) with a new deadline; logged.
 
-        The earlier answer stays in the ticket and the log until a new one replaces it.
+        The earlier answer and the agency assignment are cleared (both stay in the log), the
+        deadline is counted again from now, and approved proposals of the ticket go back to
+        review.
 
         Raises:
             InvalidTransition: the ticket was merged into another, or its status does not allow
@@ -707,6 +816,11 @@ class TicketService(AdminMixin, KnowledgeMixin):
             self._move(session, ticket, act, Action.REOPEN)
             now = self.now()
             self._log(session, ticket, act, "reopen_reason", text=reason)
+            self._withdraw_approvals(session, ticket, act)
+            # The answer was found wrong: it lives on in the log only, and the ticket starts
+            # again at the desk, without an agency, with a deadline counted from now.
+            self._set(session, ticket, act, Action.REOPEN.value, "answer", None)
+            self._set(session, ticket, act, Action.REOPEN.value, "agency_code", None)
             self._set(session, ticket, act, Action.REOPEN.value, "answered_at", None)
             self._set(session, ticket, act, Action.REOPEN.value, "closed_at", None)
             self._set(
@@ -796,10 +910,16 @@ class TicketService(AdminMixin, KnowledgeMixin):
         if step is Action.TRANSFER:
             if not agency_code:
                 raise TicketError("a transfer needs agency_code")
+            if not reason:
+                raise TicketError("a transfer needs a reason: say why this agency should handle it")
             self.transfer(ticket_id, agency_code=agency_code, reason=reason or "", **common)
             return self.get(ticket_id, actor=actor)
         if step is Action.AGENCY_ACCEPT:
             return self.agency_accept(ticket_id, **common)
+        if step is Action.RETURN:
+            if not (reason or text):
+                raise TicketError("handing a ticket back needs a reason: say why it is not yours")
+            return self.return_to_hotline(ticket_id, reason=reason or text or "", **common)
         if step is Action.CLOSE:
             return self.close(ticket_id, note=text, **common)
         return self.reopen(ticket_id, reason=reason or text or "", **common)
@@ -840,8 +960,8 @@ class TicketService(AdminMixin, KnowledgeMixin):
             field=ticket.field,
             status=ticket.status,
             public=ticket.public,
-            content=ticket.content if ticket.public else None,
-            answer=ticket.answer if ticket.public else None,
+            content=redact_personal(ticket.content) if ticket.public else None,
+            answer=redact_personal(ticket.answer) if ticket.public and ticket.answer else None,
             procedure_codes=ticket.procedure_codes,
             agency_code=ticket.agency_code,
             agency_name=agency_name,
@@ -850,6 +970,7 @@ class TicketService(AdminMixin, KnowledgeMixin):
             answered_at=ticket.answered_at,
             closed_at=ticket.closed_at,
             due_at=ticket.due_at,
+            place=ticket.place if ticket.public else None,
         )
 
     def public_view(self, ticket_id: int) -> TicketPublic:
@@ -925,6 +1046,9 @@ class TicketService(AdminMixin, KnowledgeMixin):
         """
         act = Actor.of(actor)
         self._require(act, SUPERVISION_ROLES | {Role.SYSTEM}, "see statistics")
+        for name, moment in (("created_from", created_from), ("created_to", created_to)):
+            if moment is not None:
+                checked_moment(moment, name)
         with self._read() as session:
             return compute_stats(
                 session,

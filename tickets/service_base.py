@@ -7,6 +7,7 @@ use.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,15 +20,23 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 
+from answer_service.quality import redact
 from search.errors import ErrorCode
 from search.text.vietnamese import fold_accents
 from tickets import directory
 from tickets.errors import PermissionDenied, TicketError, TicketNotFound, VersionConflict
 from tickets.intake import Contact, TicketKind
 from tickets.models import Ticket, TicketEvent, utcnow
-from tickets.schemas import MAX_ID, Actor, TicketOut
+from tickets.schemas import MAX_ID, Actor, TicketOut, bounded_moment
 from tickets.settings import TicketSettings
-from tickets.sla import VIETNAM_TIME, WorkingCalendar, is_overdue, load_holiday_file, merge_holidays
+from tickets.sla import (
+    VIETNAM_TIME,
+    WorkingCalendar,
+    is_overdue,
+    load_holiday_file,
+    merge_holidays,
+    vietnam_date,
+)
 from tickets.suggestions import ProcedureSuggester
 from tickets.workflow import Action, Role, check
 
@@ -50,6 +59,18 @@ def mask_personal(value: str | None) -> str | None:
     if value is None:
         return None
     return "*" * max(len(value) - 2, 2) + value[-2:] if len(value) > 2 else "**"
+
+
+_ID_AT_SENTENCE_END = re.compile(r"(?<![\w.])\d{9}(?:\d{3})?(?=\.(?!\d))")
+"""An identity-card number right before a full stop, which ``redact`` leaves alone."""
+
+
+def redact_personal(text: str) -> str:
+    """``text`` with phone numbers, e-mail addresses and identity-card numbers masked.
+
+    For what the public and the knowledge base see; staff see tickets unmasked.
+    """
+    return _ID_AT_SENTENCE_END.sub("[số giấy tờ]", redact(text))
 
 
 def ticket_number(ticket_id: int, created_at: datetime) -> str:
@@ -98,6 +119,7 @@ class ServiceBase:
         self._bundled_holidays = load_holiday_file(self.settings.holidays_file)
         self._calendar: WorkingCalendar | None = None
         self._calendar_loaded = 0.0
+        self._warned_years: set[int] = set()
 
     # ------------------------------------------------------------------ plumbing
 
@@ -231,7 +253,10 @@ class ServiceBase:
             session.flush()  # the new version number is assigned at flush
         out = TicketOut.model_validate(ticket)
         return out.model_copy(
-            update={"overdue": is_overdue(ticket.status, ticket.due_at, self.now())}
+            update={
+                "overdue": is_overdue(ticket.status, ticket.due_at, self.now()),
+                "holidays_known": self.holidays_known(ticket.created_at, ticket.due_at),
+            }
         )
 
     # ------------------------------------------------------------------ calendar
@@ -245,14 +270,31 @@ class ServiceBase:
                 overrides = directory.holiday_overrides(session)
             merged = merge_holidays(self._bundled_holidays, overrides)
             days = [day for entries in merged.values() for day, _, _ in entries]
-            self._calendar = WorkingCalendar(days)
+            self._calendar = WorkingCalendar(days, known_years=merged)
             self._calendar_loaded = time.monotonic()
         return self._calendar
 
     def due_date(self, kind: TicketKind | str, start: datetime) -> datetime:
         """When a ticket of ``kind`` that came in at ``start`` is due (UTC)."""
         days = self.settings.sla_working_days[TicketKind(kind).value]
-        return self.calendar().due_at(start, days)
+        calendar = self.calendar()
+        due = calendar.due_at(start, days)
+        for year in calendar.unknown_years(vietnam_date(start), vietnam_date(due)):
+            if year not in self._warned_years:
+                self._warned_years.add(year)
+                logger.warning(
+                    "No public holidays are known for %s: deadlines in it skip weekends only; "
+                    "set the year's holidays (PUT /v1/holidays/%s)",
+                    year,
+                    year,
+                )
+        return due
+
+    def holidays_known(self, start: datetime, due: datetime | None) -> bool:
+        """Whether the holidays of every year from ``start`` to ``due`` were known."""
+        if due is None:
+            return True
+        return self.calendar().knows(vietnam_date(start), vietnam_date(due))
 
 
 def parse_role(value: Role | str) -> Role:
@@ -266,7 +308,9 @@ def parse_role(value: Role | str) -> Role:
 
 def require_text(value: str | None, name: str, limit: int) -> None:
     """Refuse a blank, oversized or NUL-holding text with a ``TicketError`` naming ``name``."""
-    if value is None or not value.strip():
+    if not value:
+        raise TicketError(f"{name} is required")
+    if not value.strip():
         raise TicketError(f"{name} must not be blank")
     if len(value) > limit:
         raise TicketError(f"{name} is {len(value)} characters; at most {limit} are allowed")
@@ -292,6 +336,14 @@ def build_input(model: type[ModelT], **values: Any) -> ModelT:
             for error in exc.errors()
         )
         raise TicketError(f"invalid {model.__name__}: {problems}") from None
+
+
+def checked_moment(moment: datetime, name: str) -> datetime:
+    """``moment`` if it is between 1900 and 2999, else a ``TicketError`` (422) naming ``name``."""
+    try:
+        return bounded_moment(moment)
+    except ValueError as exc:
+        raise TicketError(f"{name}: {exc}") from None
 
 
 def contact_fields(contact: Contact) -> dict[str, str | None]:

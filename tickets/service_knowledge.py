@@ -15,7 +15,14 @@ from tickets.errors import InvalidTransition, TicketError, TicketNotFound, Versi
 from tickets.knowledge import ApprovedTicketAnswer, ProposalStatus, answer_key_for
 from tickets.models import AnswerProposal, Ticket
 from tickets.schemas import MAX_ANSWER_CHARS, MAX_CONTENT_CHARS, Actor, ProposalOut, ReviewDecision
-from tickets.service_base import DESK_ROLES, EDITOR_ROLES, ServiceBase, require_text, valid_id
+from tickets.service_base import (
+    DESK_ROLES,
+    EDITOR_ROLES,
+    ServiceBase,
+    redact_personal,
+    require_text,
+    valid_id,
+)
 from tickets.workflow import Status
 
 logger = logging.getLogger(__name__)
@@ -70,6 +77,8 @@ class KnowledgeMixin(ServiceBase):
             text_a = answer if answer is not None else ticket.answer
             require_text(text_q, "question", MAX_CONTENT_CHARS)
             require_text(text_a, "answer", MAX_ANSWER_CHARS)
+            # The knowledge base is read by everyone: citizens' numbers and addresses stay out.
+            text_q, text_a = redact_personal(text_q), redact_personal(text_a)
             proposal = AnswerProposal(
                 ticket_id=ticket.id,
                 question=text_q,
@@ -120,11 +129,11 @@ class KnowledgeMixin(ServiceBase):
                     current_version=proposal.version,
                 )
             if proposal.status != ProposalStatus.PROPOSED.value:
-                raise InvalidTransition(
-                    current=proposal.status,
-                    requested=review.decision,
-                    allowed=[],
-                    reason="a reviewed proposal is final; propose the ticket again",
+                raise TicketError(
+                    f"proposal {proposal_id} is already {proposal.status}, so it cannot be "
+                    f"given the decision {review.decision!r}; a reviewed proposal is final "
+                    "(reopen its ticket to send an approved one back to review)",
+                    error_code=ErrorCode.CONFLICT,
                 )
             self._review(session, proposal, review, act)
             return ProposalOut.model_validate(proposal)
@@ -135,8 +144,8 @@ class KnowledgeMixin(ServiceBase):
         ticket = session.get(Ticket, proposal.ticket_id)
         assert ticket is not None  # a foreign key guarantees it
         edits = {
-            "question": review.question,
-            "answer": review.answer,
+            "question": None if review.question is None else redact_personal(review.question),
+            "answer": None if review.answer is None else redact_personal(review.answer),
             "field": review.field,
             "procedure_codes": review.procedure_codes,
         }
@@ -172,6 +181,33 @@ class KnowledgeMixin(ServiceBase):
             proposal.review_note = review.note
         session.flush()
 
+    def _withdraw_approvals(self, session: Session, ticket: Ticket, actor: Actor) -> None:
+        """Send the ticket's approved proposals back to review: its answer was found wrong.
+
+        Ingestion reads approved proposals only, so a withdrawn one stops being served; an
+        editor approves it again (edited) or rejects it.
+        """
+        approved = session.scalars(
+            select(AnswerProposal).where(
+                AnswerProposal.ticket_id == ticket.id,
+                AnswerProposal.status == ProposalStatus.APPROVED.value,
+            )
+        )
+        for proposal in approved:
+            self._log(
+                session,
+                ticket,
+                actor,
+                "withdraw_proposal",
+                field="proposal",
+                old=f"{proposal.id}:{proposal.status}",
+                new=f"{proposal.id}:{ProposalStatus.PROPOSED.value}",
+                text="the ticket was reopened; review the answer again",
+            )
+            proposal.status = ProposalStatus.PROPOSED.value
+            proposal.review_note = f"ticket {ticket.number} reopened; review the answer again"
+            logger.info("Proposal %s back in review: ticket %s reopened", proposal.id, ticket.id)
+
     def get_proposal(self, proposal_id: int) -> ProposalOut:
         """One proposal.
 
@@ -206,8 +242,9 @@ class KnowledgeMixin(ServiceBase):
             return [
                 ApprovedTicketAnswer(
                     answer_key=answer_key_for(p.ticket_id),
-                    question=p.question,
-                    answer=p.answer,
+                    # Redacted again: rows proposed before redaction existed may hold numbers.
+                    question=redact_personal(p.question),
+                    answer=redact_personal(p.answer),
                     field=p.field or "",
                     procedure_codes=tuple(p.procedure_codes or ()),
                     approved_by=p.reviewed_by or "",

@@ -50,8 +50,20 @@ class TicketSettings(BaseSettings):
     holidays_file: Path = Field(BUNDLED_HOLIDAYS, description="Public holidays per year (JSON).")
     token_lifetime_hours: int = Field(12, ge=1, le=24 * 90)
     rate_limit_per_minute: int = Field(60, ge=1, description="Public endpoints, per client.")
-    rate_limit_burst: int = Field(20, ge=1)
+    rate_limit_burst: int = Field(
+        20, ge=1, description="Sign-ins per minute, per client address and per account."
+    )
+    redis_url: str = Field(
+        "",
+        description="Redis for the rate-limit counters, shared by worker processes "
+        "(redis://127.0.0.1:6379/0); empty: counters in each process.",
+    )
     max_content_chars: int = Field(20_000, ge=100)
+    open311_fields: list[str] = Field(
+        default_factory=list,
+        description="Fields (lĩnh vực) always offered as Open311 services, besides those of "
+        "public tickets.",
+    )
 
     @field_validator("sla_working_days")
     @classmethod

@@ -81,8 +81,26 @@ class WorkingCalendar:
         ```
     """
 
-    def __init__(self, holidays: Iterable[date] = ()) -> None:
+    def __init__(
+        self, holidays: Iterable[date] = (), *, known_years: Iterable[int] | None = None
+    ) -> None:
         self._holidays = frozenset(holidays)
+        self.known_years = None if known_years is None else frozenset(known_years)
+
+    def knows(self, first: date, last: date) -> bool:
+        """Whether the holidays of every year from ``first`` to ``last`` are known.
+
+        A calendar built without ``known_years`` claims to know every year.
+        """
+        if self.known_years is None:
+            return True
+        return all(year in self.known_years for year in range(first.year, last.year + 1))
+
+    def unknown_years(self, first: date, last: date) -> list[int]:
+        """The years from ``first`` to ``last`` whose holidays are not known."""
+        if self.known_years is None:
+            return []
+        return [y for y in range(first.year, last.year + 1) if y not in self.known_years]
 
     def is_working_day(self, day: date) -> bool:
         """Monday to Friday and not a holiday."""

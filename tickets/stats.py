@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from enum import Enum
 
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tickets.models import Ticket, User
@@ -87,6 +87,9 @@ class StatsReport(BaseModel):
     by_status: list[GroupStats]
     by_period: list[GroupStats]
     operators: list[OperatorStats]
+    merged_excluded: int = 0
+    """Tickets of the period merged into another: duplicates, left out of every figure above
+    (the ticket list shows them, closed)."""
 
 
 @dataclass(frozen=True)
@@ -155,11 +158,15 @@ def compute_stats(
         Ticket.created_at,
         Ticket.answered_at,
         Ticket.due_at,
-    ).where(Ticket.merged_into_id.is_(None))
+    )
+    merged = select(func.count()).select_from(Ticket).where(Ticket.merged_into_id.is_not(None))
     if created_from is not None:
         query = query.where(Ticket.created_at >= created_from)
+        merged = merged.where(Ticket.created_at >= created_from)
     if created_to is not None:
         query = query.where(Ticket.created_at < created_to)
+        merged = merged.where(Ticket.created_at < created_to)
+    query = query.where(Ticket.merged_into_id.is_(None))
     rows = [_Row(*row) for row in session.execute(query)]
     overall = GroupStats(key="all")
     for row in rows:
@@ -179,6 +186,7 @@ def compute_stats(
             rows, lambda r: period.start_of(vietnam_date(r.created_at)).isoformat(), now
         ),
         operators=_operators(session, rows),
+        merged_excluded=session.scalar(merged) or 0,
     )
 
 

@@ -4,6 +4,8 @@
     reopened ────classify──────────▶ classified                 answered ──reopen─▶ reopened
     new, classified ──transfer──▶ transferred ──agency_accept──▶ agency_processing
     agency_processing ──agency_answer──▶ answered               closed ────reopen─▶ reopened
+    transferred, agency_processing ──transfer──▶ transferred   (to another agency: re-routing)
+    transferred, agency_processing ──return_to_hotline──▶ classified   (the agency hands it back)
 
 Merging closes the source ticket from any status but ``closed``; it is in the table too, so the
 table is the only place that says what may happen. The service asks ``check`` before every status
@@ -67,6 +69,7 @@ class Action(str, Enum):
     CLOSE = "close"
     REOPEN = "reopen"
     MERGE = "merge"
+    RETURN = "return_to_hotline"
 
 
 OPEN_STATUSES = frozenset(status.value for status in Status if status is not Status.CLOSED)
@@ -100,6 +103,11 @@ TRANSITIONS: tuple[Transition, ...] = (
     # Urgent calls go to the agency straight away, with their recording, before classification.
     Transition(Status.NEW, Action.TRANSFER, Status.TRANSFERRED, _DESK_AND_SYSTEM),
     Transition(Status.TRANSFERRED, Action.AGENCY_ACCEPT, Status.AGENCY_PROCESSING, _AGENCY),
+    # A ticket sent to the wrong agency: the desk re-routes it, or the agency hands it back.
+    Transition(Status.TRANSFERRED, Action.TRANSFER, Status.TRANSFERRED, _DESK),
+    Transition(Status.AGENCY_PROCESSING, Action.TRANSFER, Status.TRANSFERRED, _DESK),
+    Transition(Status.TRANSFERRED, Action.RETURN, Status.CLASSIFIED, _AGENCY),
+    Transition(Status.AGENCY_PROCESSING, Action.RETURN, Status.CLASSIFIED, _AGENCY),
     Transition(Status.AGENCY_PROCESSING, Action.AGENCY_ANSWER, Status.ANSWERED, _AGENCY),
     Transition(Status.ANSWERED, Action.CLOSE, Status.CLOSED, _DESK_AND_SYSTEM),
     Transition(Status.ANSWERED, Action.REOPEN, Status.REOPENED, _DESK),
@@ -122,9 +130,21 @@ def next_steps(current: Status | str, role: Role | None = None) -> list[Transiti
     return [t for t in TRANSITIONS if t.source is status and (role is None or role in t.roles)]
 
 
-def allowed_targets(current: Status | str, role: Role | None = None) -> list[str]:
-    """Statuses reachable from ``current`` in one step (by ``role`` when given), sorted."""
-    return sorted({t.target.value for t in next_steps(current, role)})
+def allowed_targets(
+    current: Status | str, role: Role | None = None, *, include_merge: bool = False
+) -> list[str]:
+    """Statuses reachable from ``current`` in one step (by ``role`` when given), sorted.
+
+    Merging is left out unless asked for: it closes a ticket only by naming the ticket it goes
+    into, so ``closed`` is not a status one can simply move a new ticket to.
+    """
+    return sorted(
+        {
+            t.target.value
+            for t in next_steps(current, role)
+            if include_merge or t.action is not Action.MERGE
+        }
+    )
 
 
 def check(current: Status | str, action: Action, role: Role) -> Transition:

@@ -38,6 +38,8 @@ def rate_limits(settings: TicketSettings) -> dict[str, RateLimit]:
     return {
         "open311": RateLimit("open311", settings.rate_limit_per_minute, 60),
         "token": RateLimit("token", settings.rate_limit_burst, 60),
+        # Per account too: a guesser who varies its address (or X-Forwarded-For) still stops.
+        "token-account": RateLimit("token-account", settings.rate_limit_burst, 60),
     }
 
 
@@ -66,7 +68,7 @@ async def tickets_lifespan(app: FastAPI) -> AsyncIterator[None]:
         service.engine, token_lifetime=timedelta(hours=settings.token_lifetime_hours)
     )
     if getattr(app.state, "ticket_rate_limiter", None) is None:
-        app.state.ticket_rate_limiter = open_rate_limiter(getattr(settings, "redis_url", ""))
+        app.state.ticket_rate_limiter = open_rate_limiter(settings.redis_url)
     app.state.ticket_rate_limits = rate_limits(settings)
     try:
         yield

@@ -13,14 +13,17 @@ NUL is refused with 422 before any handler runs.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
-from search.errors import ErrorCode
+from search.errors import ErrorCode, PlatformError
 from tickets.errors import AuthenticationFailed, RateLimited, TicketError
 
 logger = logging.getLogger(__name__)
@@ -69,5 +72,57 @@ class TicketsRoute(APIRoute):
                     content={"error_code": exc.error_code.code, "detail": exc.detail},
                     headers=_headers_for(exc),
                 )
+
+        return handle
+
+
+def georeport_error(
+    status: int, description: str, headers: dict[str, str] | None = None
+) -> Response:
+    """An error as GeoReport v2 clients expect it: ``[{"code": <status>, "description": …}]``."""
+    return JSONResponse(
+        status_code=status, content=[{"code": status, "description": description}], headers=headers
+    )
+
+
+def _validation_description(exc: RequestValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        where = ".".join(
+            str(part) for part in error.get("loc", ()) if part not in ("body", "query")
+        )
+        problems.append(f"{where or 'request'}: {error.get('msg', 'invalid')}")
+    return "; ".join(problems) or "invalid request"
+
+
+class Open311Route(TicketsRoute):
+    """The ticket route, with errors in the GeoReport v2 shape that civic tools parse."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except PlatformError as exc:
+                logger.warning("Open311 request refused: %s %s", exc.error_code.code, exc.detail)
+                return georeport_error(exc.error_code.http_status, exc.detail)
+            except RequestValidationError as exc:
+                return georeport_error(
+                    ErrorCode.INVALID_INPUT.http_status, _validation_description(exc)
+                )
+            except HTTPException as exc:
+                return georeport_error(exc.status_code, str(exc.detail), exc.headers)
+            if response.status_code < 400 or not isinstance(response, JSONResponse):
+                return response
+            # Refusals the ticket route answers itself (NUL, 401, 429), in the same shape.
+            content = json.loads(bytes(response.body))
+            detail = content.get("detail", "") if isinstance(content, dict) else str(content)
+            kept = {
+                name: value
+                for name, value in response.headers.items()
+                if name.lower() in ("retry-after", "www-authenticate")
+            }
+            return georeport_error(response.status_code, str(detail), kept)
 
         return handle

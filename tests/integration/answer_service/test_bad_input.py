@@ -204,7 +204,11 @@ def test_non_json_bodies_are_4xx(
     ids=["invalid-bytes", "encoded-surrogate", "garbage"],
 )
 def test_invalid_utf8_is_4xx(client: TestClient, path: str, content: bytes) -> None:
-    assert_error(post_raw(client, path, content), (400, 422))
+    response = post_raw(client, path, content)
+    assert_error(response, (400, 422))
+    if response.status_code == 400:
+        assert response.json()["error_code"] == "bad_request"
+        assert "UTF-8" in response.json()["detail"]
     assert_still_serving(client)
 
 

@@ -92,7 +92,8 @@ def test_invalid_transition_answers_409_with_the_reason(ticket_service: TicketSe
         assert allowed.json() == {
             "status": "new",
             "version": 1,
-            "allowed": ["classified", "closed", "transferred"],
+            # Closing from "new" is only by merging (POST …/merge), so it is not listed here.
+            "allowed": ["classified", "transferred"],
         }
         # An answer without text, a transfer without agency: 422, nothing moved.
         for body in ({"to": "transferred"}, {"to": "transferred", "agency_code": "KHONG-CO"}):
@@ -175,3 +176,34 @@ def test_nul_characters_are_refused_on_both_backends(ticket_service: TicketServi
         form = {"api_key": operator.token, "service_code": "incident", "description": "a\u0000"}
         assert client.post("/open311/v2/requests.json", data=form).status_code == 422
         assert client.get("/v1/tickets", headers=operator.headers).json()["total"] == 0
+
+
+def test_a_thread_with_an_open_ticket_answers_409(ticket_service: TicketService) -> None:
+    with api_client(ticket_service) as client:
+        operator = signed_in_user(client, ticket_service, Role.OPERATOR)
+        first = new_ticket(client, operator, channel="zalo", thread_key="zalo-nguoi-thu-1")
+        again = client.post(
+            "/v1/tickets",
+            headers=operator.headers,
+            json={"channel": "zalo", "content": "Nhắn thêm", "thread_key": "zalo-nguoi-thu-1"},
+        )
+        assert again.status_code == 409, again.text
+        detail = again.json()["detail"]
+        assert first["number"] in detail and f"/v1/tickets/{first['id']}/entries" in detail
+        # The same key on another channel is another conversation.
+        new_ticket(client, operator, channel="sms", thread_key="zalo-nguoi-thu-1")
+
+        # Once the ticket is closed, the thread may start a new one.
+        path = f"/v1/tickets/{first['id']}/transitions"
+        version = first["version"]
+        for step in (
+            {"to": "classified"},
+            {"to": "answered", "text": "Đã trả lời"},
+            {"to": "closed"},
+        ):
+            moved = client.post(path, headers=operator.headers, json={**step, "version": version})
+            assert moved.status_code == 200, moved.text
+            version = moved.json()["version"]
+        new_ticket(client, operator, channel="zalo", thread_key="zalo-nguoi-thu-1")
+        listed = client.get("/v1/tickets", headers=operator.headers).json()
+        assert listed["total"] == 3

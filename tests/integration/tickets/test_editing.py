@@ -151,7 +151,7 @@ def test_reopen_gives_a_new_deadline_and_keeps_history(ticket_service: TicketSer
         ticket.id, reason="Công dân hỏi lại", actor=operator, expected_version=closed.version
     )
     assert reopened.status is Status.REOPENED
-    assert reopened.answer == "Trả lời lần một"
+    assert reopened.answer is None  # the wrong answer is kept in the log only
     assert reopened.answered_at is None and reopened.closed_at is None
     assert reopened.due_at is not None and closed.due_at is not None
     assert reopened.due_at > closed.due_at
@@ -160,9 +160,41 @@ def test_reopen_gives_a_new_deadline_and_keeps_history(ticket_service: TicketSer
     answers = [
         (e.old_value, e.new_value) for e in ticket_service.events(ticket.id) if e.field == "answer"
     ]
-    assert answers == [(None, "Trả lời lần một"), ("Trả lời lần một", "Trả lời lần hai")]
+    assert answers == [
+        (None, "Trả lời lần một"),
+        ("Trả lời lần một", None),
+        (None, "Trả lời lần hai"),
+    ]
     assert again.operator_id == operator.user_id  # the answering operator was assigned
     assert ticket_service.allowed_transitions(ticket.id, actor=operator) == ["closed", "reopened"]
+
+
+def test_reopen_clears_the_agency_and_counts_the_deadline_from_now(
+    ticket_service: TicketService,
+) -> None:
+    operator = make_actor(ticket_service)
+    agency = make_agency(ticket_service).code
+    liaison = make_actor(ticket_service, Role.AGENCY_LIAISON, agency_code=agency)
+    ticket = make_ticket(ticket_service, operator)
+    ticket_service.transfer(ticket.id, agency_code=agency, reason="Đất đai", actor=operator)
+    ticket_service.agency_accept(ticket.id, actor=liaison)
+    answered = ticket_service.agency_answer(ticket.id, text="Đã xử lý", actor=liaison)
+    now = ticket_service.clock.advance(days=20)  # type: ignore[attr-defined]
+    reopened = ticket_service.reopen(ticket.id, reason="Chưa xử lý xong", actor=operator)
+
+    assert (reopened.agency_code, reopened.answer, reopened.answered_at) == (None, None, None)
+    assert reopened.due_at == ticket_service.due_date(reopened.kind, now)
+    assert answered.due_at is not None and reopened.due_at is not None
+    assert reopened.due_at > answered.due_at
+    logged = {
+        (e.field, e.old_value, e.new_value)
+        for e in ticket_service.events(ticket.id)
+        if e.action == "reopen"
+    }
+    assert ("agency_code", agency, None) in logged
+    assert ("answer", "Đã xử lý", None) in logged
+    with pytest.raises(TicketNotFound):
+        ticket_service.get(ticket.id, actor=liaison)
 
 
 def test_generic_transition_dispatches_to_the_step(ticket_service: TicketService) -> None:

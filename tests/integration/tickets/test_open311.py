@@ -33,7 +33,7 @@ def file_request(client: TestClient, who: SignedIn, **form: str) -> dict[str, st
 
 
 def test_services_are_kinds_crossed_with_fields(ticket_service: TicketService) -> None:
-    make_ticket(ticket_service, SETUP, field="Giao thông vận tải")
+    make_ticket(ticket_service, SETUP, field="Giao thông vận tải", public=True)
     with api_client(ticket_service) as client:
         services = client.get(f"{BASE}/services.json").json()
         codes = [s["service_code"] for s in services]
@@ -145,3 +145,50 @@ def test_filing_needs_a_valid_api_key_and_a_known_service(ticket_service: Ticket
         for params in ({"start_date": "hôm qua"}, {"status": "pending"}, {"page_size": "0"}):
             response = client.get(f"{BASE}/requests.json", params=params)
             assert response.status_code in (400, 422), (params, response.text)
+
+
+def test_standard_fields_and_the_place_of_a_request(ticket_service: TicketService) -> None:
+    with api_client(ticket_service) as client:
+        tool = signed_in_user(client, ticket_service, Role.OPERATOR)
+        created = file_request(
+            client,
+            tool,
+            jurisdiction_id="tongdai1022.example.invalid",
+            **{"attribute[public]": "true", "attribute[muc-do]": "cao"},
+            lat="21.0285",
+            long="105.8542",
+            address_string="Số 1 Phố Thử Nghiệm, Hà Nội",
+            media_url="https://example.invalid/anh/den-duong.jpg",
+        )
+        number = created["service_request_id"]
+        [read] = client.get(f"{BASE}/requests/{number}.json").json()
+        assert (read["lat"], read["long"]) == (21.0285, 105.8542)
+        assert read["address"] == "Số 1 Phố Thử Nghiệm, Hà Nội"
+        assert read["media_url"] == "https://example.invalid/anh/den-duong.jpg"
+        listed = client.get(f"{BASE}/requests.json").json()
+        assert [r["address"] for r in listed] == ["Số 1 Phố Thử Nghiệm, Hà Nội"]
+        staff = client.get("/v1/tickets", headers=tool.headers).json()["items"][0]
+        assert staff["place"]["lat"] == 21.0285
+
+
+def test_errors_come_in_the_georeport_shape(ticket_service: TicketService) -> None:
+    with api_client(ticket_service) as client:
+        tool = signed_in_user(client, ticket_service, Role.OPERATOR)
+        data = {"api_key": tool.token, "service_code": "incident", "description": "Hỏng"}
+        cases = [
+            (client.post(f"{BASE}/requests.json", data={**data, "tinh": "x"}), 422, "tinh"),
+            (client.post(f"{BASE}/requests.json", data={**data, "lat": "91"}), 422, "lat"),
+            (
+                client.post(f"{BASE}/requests.json", data={**data, "api_key": "sai"}),
+                401,
+                "api_key",
+            ),
+            (client.get(f"{BASE}/requests/1022-2026-999999.json"), 404, "1022-2026-999999"),
+            (client.get(f"{BASE}/requests.json", params={"start_date": "hôm qua"}), 422, "W3C"),
+            (client.get(f"{BASE}/services/khong-co.json"), 404, "khong-co"),
+        ]
+        for response, status, mention in cases:
+            assert response.status_code == status, response.text
+            [error] = response.json()
+            assert error["code"] == status and mention in error["description"], error
+        assert client.get(f"{BASE}/requests.json").json() == []

@@ -6,8 +6,11 @@ import uuid
 
 import pytest
 import redis
+from fastapi.testclient import TestClient
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from tests.utils.tickets_api import PASSWORD, api_client, bootstrap_user
+from tests.utils.tickets_api import PASSWORD, api_client, bootstrap_user, fast_password_hashing
+from tickets.api import create_tickets_app
 from tickets.ratelimit import (
     MemoryCounterStore,
     RateLimit,
@@ -101,3 +104,48 @@ def test_unreachable_redis_falls_back_to_memory(ticket_service: TicketService) -
 
     with pytest.raises(RateLimited):
         limiter.check(rule, "127.0.0.1")
+
+
+def test_forwarded_for_does_not_reset_the_sign_in_limit(ticket_service: TicketService) -> None:
+    # What uvicorn does with proxy headers from a trusted peer: the client address becomes
+    # whatever X-Forwarded-For says. The per-account limit still counts every guess.
+    ticket_service.settings = TicketSettings(database_url="sqlite://", rate_limit_burst=3)
+    app = create_tickets_app(ticket_service, rate_limiter=RateLimiter(MemoryCounterStore()))
+    proxied = ProxyHeadersMiddleware(app, trusted_hosts="*")
+    with fast_password_hashing(), TestClient(proxied, raise_server_exceptions=False) as client:
+        user = bootstrap_user(ticket_service, Role.OPERATOR)
+        statuses = []
+        for attempt in range(6):
+            response = client.post(
+                "/v1/auth/token",
+                json={"username": user.username.upper(), "password": f"sai-{attempt}"},
+                headers={"X-Forwarded-For": f"198.51.100.{attempt + 1}"},
+            )
+            statuses.append(response.status_code)
+        assert statuses == [401, 401, 401, 429, 429, 429]
+        # Another account is not held up by the guesses at this one.
+        other = bootstrap_user(ticket_service, Role.OPERATOR)
+        fine = client.post(
+            "/v1/auth/token",
+            json={"username": other.username, "password": PASSWORD},
+            headers={"X-Forwarded-For": "198.51.100.99"},
+        )
+        assert fine.status_code == 200, fine.text
+
+
+def test_redis_url_setting_puts_the_counters_in_redis(
+    ticket_service: TicketService, redis_url: str
+) -> None:
+    scope = f"open311-settings-{uuid.uuid4().hex[:8]}"
+    ticket_service.settings = TicketSettings(
+        database_url="sqlite://", redis_url=redis_url, rate_limit_per_minute=2
+    )
+    with api_client(ticket_service, rate_limiter=None) as client:
+        limiter = client.app.state.ticket_rate_limiter  # type: ignore[attr-defined]
+        assert isinstance(limiter.store, RedisCounterStore)
+        client.app.state.ticket_rate_limits["open311"] = RateLimit(scope, 2, 60)  # type: ignore[attr-defined]
+        codes = [client.get("/open311/v2/services.json").status_code for _ in range(3)]
+        limiter.store.close()
+    assert codes == [200, 200, 429]
+    keys = redis.Redis.from_url(redis_url).keys(f"hotline:tickets:ratelimit:{scope}:*")
+    assert len(keys) == 1

@@ -132,6 +132,11 @@ def test_every_figure_matches_an_independent_count(ticket_service: TicketService
     report = ticket_service.stats(actor=supervisor, period=Period.MONTH)
 
     assert report.overall.total == len(PLAN) - 1  # the merged duplicate is left out
+    assert report.merged_excluded == 1  # and the report says so
+    outside = ticket_service.stats(
+        actor=supervisor, created_from=datetime(2026, 3, 6, tzinfo=VIETNAM_TIME)
+    )
+    assert outside.merged_excluded == 0  # the duplicate was created on 5 March
     everything = _expected([*made], "channel")
     total = GroupStats(key="all")
     for group in everything.values():

@@ -48,7 +48,7 @@ def test_migration_head_matches_models_on_postgresql() -> None:
             assert _diff(engine) == []
             with engine.connect() as connection:
                 head = connection.execute(text("SELECT version_num FROM alembic_version"))
-                assert head.scalar_one() == "0001"
+                assert head.scalar_one() == "0002"
             # Down and up again: the triggers and their function go and come back cleanly.
             command.downgrade(alembic_config(url), "base")
             migrate(url)

@@ -134,3 +134,21 @@ def test_sla_days_are_configurable_per_kind() -> None:
     assert settings.sla_working_days["question"] == DEFAULT_SLA_DAYS["question"]
     with pytest.raises(ValueError, match="unknown kinds"):
         TicketSettings(sla_working_days={"gossip": 1})
+
+
+def test_calendar_knows_only_its_years() -> None:
+    calendar = WorkingCalendar([], known_years=[2026, 2027])
+    assert calendar.knows(date(2026, 12, 30), date(2027, 1, 4))
+    assert not calendar.knows(date(2027, 12, 30), date(2028, 1, 4))
+    assert calendar.unknown_years(date(2027, 12, 30), date(2029, 1, 4)) == [2028, 2029]
+    assert WorkingCalendar([]).knows(date(1990, 1, 1), date(2100, 1, 1))
+
+
+def test_bundled_file_has_2025_to_2028() -> None:
+    years = load_holiday_file(BUNDLED_HOLIDAYS)
+    assert {2025, 2026, 2027, 2028} <= set(years)
+    for year in (2025, 2028):
+        assert all(entry.day.weekday() < 5 for entry in years[year])
+        assert {entry.basis for entry in years[year]} <= {"statutory", "computed"}
+    tet_2028 = {entry.day for entry in years[2028] if "mùng 1 Tết" in entry.name}
+    assert tet_2028 == {date(2028, 1, 26)}

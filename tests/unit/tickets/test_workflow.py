@@ -39,7 +39,8 @@ def test_step_outside_the_table_names_current_and_allowed() -> None:
     with pytest.raises(InvalidTransition) as raised:
         check(Status.NEW, Action.CLOSE, Role.OPERATOR)
     assert raised.value.current == "new"
-    assert raised.value.allowed == ["classified", "closed", "transferred"]
+    # Merging also closes a new ticket, but only as a merge; the list names plain steps.
+    assert raised.value.allowed == ["classified", "transferred"]
     assert raised.value.error_code.http_status == 409
 
 
@@ -73,3 +74,13 @@ def test_role_from_str_lists_roles() -> None:
     assert Role.from_str("agency_liaison") is Role.AGENCY_LIAISON
     with pytest.raises(ValueError, match="operator"):
         Role.from_str("boss")
+
+
+def test_transferred_tickets_can_be_rerouted_or_handed_back() -> None:
+    for source in (Status.TRANSFERRED, Status.AGENCY_PROCESSING):
+        assert check(source, Action.TRANSFER, Role.OPERATOR).target is Status.TRANSFERRED
+        assert check(source, Action.RETURN, Role.AGENCY_LIAISON).target is Status.CLASSIFIED
+        with pytest.raises(PermissionDenied):
+            check(source, Action.TRANSFER, Role.AGENCY_LIAISON)
+    assert action_to("transferred", "classified") is Action.RETURN
+    assert action_to("agency_processing", "transferred") is Action.TRANSFER

@@ -5,36 +5,36 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from tickets.api.deps import AdminUser, CurrentUser, TicketServiceDep
 from tickets.api.routing import TicketsRoute
-from tickets.schemas import AgencyOut
+from tickets.schemas import AgencyOut, InputModel, ShortText
 
 router = APIRouter(prefix="/v1/agencies", tags=["agencies"], route_class=TicketsRoute)
 
 AgencyCode = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
-class AgencyCreate(BaseModel):
+class AgencyCreate(InputModel):
     """A new agency."""
 
     model_config = ConfigDict(extra="forbid")
 
     code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
-    name: str = Field(min_length=1, max_length=255)
-    phone: str | None = Field(None, max_length=64)
-    email: str | None = Field(None, max_length=255)
+    name: ShortText = Field(min_length=1, max_length=255)
+    phone: ShortText | None = Field(None, max_length=64)
+    email: ShortText | None = Field(None, max_length=255)
 
 
-class AgencyUpdate(BaseModel):
+class AgencyUpdate(InputModel):
     """What may change on an agency; unset fields stay."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(None, min_length=1, max_length=255)
-    phone: str | None = Field(None, max_length=64)
-    email: str | None = Field(None, max_length=255)
+    name: ShortText | None = Field(None, min_length=1, max_length=255)
+    phone: ShortText | None = Field(None, max_length=64)
+    email: ShortText | None = Field(None, max_length=255)
     active: bool | None = None
 
 

@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from tickets.api.deps import AuthStoreDep, CurrentUser, bearer_token, rate_limited
+from tickets.api.deps import (
+    AuthStoreDep,
+    CurrentUser,
+    bearer_token,
+    get_rate_limiter,
+    rate_limited,
+)
 from tickets.api.routing import TicketsRoute
+from tickets.ratelimit import RateLimit
 from tickets.schemas import UserOut
 
 router = APIRouter(tags=["auth"], route_class=TicketsRoute)
+
+
+def account_key(username: str) -> str:
+    """What the per-account sign-in limit counts by: a digest of the case-folded username.
+
+    A digest keeps usernames out of the counter store's keys.
+    """
+    return hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
 
 
 class TokenRequest(BaseModel):
@@ -39,8 +55,11 @@ class TokenResponse(BaseModel):
     dependencies=[Depends(rate_limited("token"))],
     responses={401: {"description": "Wrong username or password"}, 429: {}},
 )
-def create_token(body: TokenRequest, auth: AuthStoreDep) -> TokenResponse:
-    """Exchange a username and password for a bearer token (rate limited per client)."""
+def create_token(body: TokenRequest, auth: AuthStoreDep, request: Request) -> TokenResponse:
+    """Exchange a username and password for a bearer token (rate limited per client address
+    and per account)."""
+    rules: dict[str, RateLimit] = request.app.state.ticket_rate_limits
+    get_rate_limiter(request).check(rules["token-account"], account_key(body.username))
     issued = auth.issue_token(body.username, body.password, name=body.name)
     return TokenResponse(access_token=issued.token, expires_at=issued.expires_at, user=issued.user)
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from tickets.api.deps import SupervisorUser, TicketServiceDep
 from tickets.api.routing import TicketsRoute
-from tickets.schemas import TicketOut
+from tickets.schemas import Moment, TicketOut
 from tickets.stats import Period, StatsReport
 
 router = APIRouter(prefix="/v1/stats", tags=["stats"], route_class=TicketsRoute)
@@ -19,8 +18,8 @@ router = APIRouter(prefix="/v1/stats", tags=["stats"], route_class=TicketsRoute)
 def ticket_stats(
     user: SupervisorUser,
     service: TicketServiceDep,
-    created_from: Annotated[datetime | None, Query()] = None,
-    created_to: Annotated[datetime | None, Query()] = None,
+    created_from: Annotated[Moment | None, Query()] = None,
+    created_to: Annotated[Moment | None, Query()] = None,
     period: Annotated[Period, Query()] = Period.MONTH,
 ) -> StatsReport:
     """Counts and SLA compliance by field, channel, agency, status and period; per-operator

@@ -9,7 +9,6 @@ the same as a ticket that does not exist.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Response
@@ -34,13 +33,17 @@ from tickets.schemas import (
     MAX_PAGE,
     MAX_SHORT_CHARS,
     EventOut,
+    InputModel,
+    Moment,
     ProposalOut,
+    ShortText,
     Suggestions,
     TicketCreate,
     TicketFilters,
     TicketOut,
     TicketPage,
     TicketUpdate,
+    VisibleText,
 )
 from tickets.workflow import Status
 
@@ -70,7 +73,7 @@ class TicketPatch(TicketUpdate):
     version: int | None = VersionField
 
 
-class TransitionRequest(BaseModel):
+class TransitionRequest(InputModel):
     """Move a ticket to ``to`` by the step of the flow that leads there.
 
     ``text`` is the answer (to ``answered``) or a closing note; ``agency_code`` and ``reason`` are
@@ -82,13 +85,13 @@ class TransitionRequest(BaseModel):
 
     to: Status
     version: int | None = VersionField
-    text: str | None = Field(None, min_length=1, max_length=MAX_ANSWER_CHARS)
-    agency_code: str | None = Field(None, min_length=1, max_length=64)
-    reason: str | None = Field(None, min_length=1, max_length=2000)
-    field: str | None = Field(None, max_length=MAX_SHORT_CHARS)
+    text: VisibleText | None = Field(None, min_length=1, max_length=MAX_ANSWER_CHARS)
+    agency_code: ShortText | None = Field(None, min_length=1, max_length=64)
+    reason: VisibleText | None = Field(None, min_length=1, max_length=2000)
+    field: ShortText | None = Field(None, max_length=MAX_SHORT_CHARS)
     kind: TicketKind | None = None
     urgency: Urgency | None = None
-    procedure_codes: list[str] | None = Field(None, max_length=MAX_CODES)
+    procedure_codes: list[ShortText] | None = Field(None, max_length=MAX_CODES)
 
 
 class AllowedTransitions(BaseModel):
@@ -99,16 +102,16 @@ class AllowedTransitions(BaseModel):
     allowed: list[Status]
 
 
-class EntryRequest(BaseModel):
+class EntryRequest(InputModel):
     """A message, transcript segment or note for the ticket's log."""
 
     model_config = ConfigDict(extra="forbid")
 
     kind: EntryKind = EntryKind.NOTE
-    text: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    text: VisibleText = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
 
 
-class AssignmentRequest(BaseModel):
+class AssignmentRequest(InputModel):
     """Assign the ticket to an operator (``null`` unassigns)."""
 
     model_config = ConfigDict(extra="forbid")
@@ -117,7 +120,7 @@ class AssignmentRequest(BaseModel):
     version: int | None = VersionField
 
 
-class MergeRequest(BaseModel):
+class MergeRequest(InputModel):
     """Merge this ticket (a duplicate) into ``into_id``; this one is closed."""
 
     model_config = ConfigDict(extra="forbid")
@@ -126,21 +129,21 @@ class MergeRequest(BaseModel):
     version: int | None = VersionField
 
 
-class ProposalRequest(BaseModel):
+class ProposalRequest(InputModel):
     """Propose an answered ticket as a curated answer; texts default to the ticket's."""
 
     model_config = ConfigDict(extra="forbid")
 
-    question: str | None = Field(None, min_length=1, max_length=MAX_CONTENT_CHARS)
-    answer: str | None = Field(None, min_length=1, max_length=MAX_ANSWER_CHARS)
+    question: VisibleText | None = Field(None, min_length=1, max_length=MAX_CONTENT_CHARS)
+    answer: VisibleText | None = Field(None, min_length=1, max_length=MAX_ANSWER_CHARS)
 
 
-class SuggestionRequest(BaseModel):
+class SuggestionRequest(InputModel):
     """The text of a contact being recorded."""
 
     model_config = ConfigDict(extra="forbid")
 
-    content: str = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
+    content: VisibleText = Field(min_length=1, max_length=MAX_CONTENT_CHARS)
     limit: int = Field(5, ge=1, le=20)
     exclude_ticket_id: int | None = Field(None, ge=1, le=2**31 - 1)
 
@@ -179,7 +182,7 @@ def _with_etag(response: Response, ticket: TicketOut) -> TicketOut:
     return ticket
 
 
-class ListQuery(BaseModel):
+class ListQuery(InputModel):
     """Query parameters of the ticket list and the filtered export."""
 
     model_config = ConfigDict(extra="forbid")
@@ -188,13 +191,13 @@ class ListQuery(BaseModel):
     kind: list[TicketKind] | None = None
     channel: list[Channel] | None = None
     urgency: list[Urgency] | None = None
-    field: str | None = Field(None, max_length=MAX_SHORT_CHARS)
-    agency_code: str | None = Field(None, max_length=64)
+    field: ShortText | None = Field(None, max_length=MAX_SHORT_CHARS)
+    agency_code: ShortText | None = Field(None, max_length=64)
     operator_id: int | None = Field(None, ge=1, le=2**31 - 1)
     overdue: bool | None = None
-    created_from: datetime | None = None
-    created_to: datetime | None = None
-    text: str | None = Field(None, max_length=500)
+    created_from: Moment | None = None
+    created_to: Moment | None = None
+    text: ShortText | None = Field(None, max_length=500)
     offset: int = Field(0, ge=0, le=10_000_000)
     limit: int = Field(50, ge=1, le=MAX_PAGE)
 
@@ -216,7 +219,11 @@ class ExportQuery(ListQuery):
 def create_ticket(
     body: TicketCreate, user: DeskUser, service: TicketServiceDep, response: Response
 ) -> TicketOut:
-    """Record a new contact as a ticket (status ``new``, deadline from its kind's SLA)."""
+    """Record a new contact as a ticket (status ``new``, deadline from its kind's SLA).
+
+    A ``thread_key`` whose channel already has an open ticket answers 409 naming that ticket:
+    add the new message to it with ``POST /v1/tickets/{id}/entries``.
+    """
     ticket = service.create(body, actor=user.actor())
     response.headers["Location"] = f"/v1/tickets/{ticket.id}"
     return _with_etag(response, ticket)
