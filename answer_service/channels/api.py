@@ -72,6 +72,27 @@ def get_channels(request: HTTPConnection) -> ChannelsState:
 ChannelsDep = Annotated[ChannelsState, Depends(get_channels)]
 
 
+class RedactChannelQueries(logging.Filter):
+    """Drops the query string of channel requests from uvicorn's access log.
+
+    The eSMS-style gateway sends the citizen's number and message in the query string, and a
+    web-chat reconnection carries its session there: neither belongs in a log file.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path = args[2]
+            if path.startswith(router.prefix) and "?" in path:
+                record.args = (*args[:2], path.split("?", 1)[0] + "?[redacted]", *args[3:])
+        return True
+
+
+_access_log = logging.getLogger("uvicorn.access")
+if not any(isinstance(f, RedactChannelQueries) for f in _access_log.filters):
+    _access_log.addFilter(RedactChannelQueries())
+
+
 def _ok(**extra: Any) -> dict[str, Any]:
     return {"status": "ok", **extra}
 
@@ -245,12 +266,15 @@ def create_campaign(
 
 
 @router.websocket("/webchat/ws")
-async def webchat(websocket: WebSocket, session: str | None = None) -> None:
+async def webchat(
+    websocket: WebSocket, session: str | None = None, after: str | None = None
+) -> None:
     """A chat session: the client sends ``{"text": …, "id": …}``, the server pushes replies.
 
     Connect without ``session`` to get a new one (sent as ``{"type": "session"}``); reconnect
-    with it to continue the same conversation. Replies come from the conversation store, so
-    they arrive whichever worker wrote them.
+    with it, and with ``after`` = the id of the last reply received, to continue the same
+    conversation and get the replies written while the socket was closed. Replies come from
+    the conversation store, so they arrive whichever worker wrote them.
     """
     await websocket.accept()
     channels = get_channels(websocket)
@@ -261,8 +285,11 @@ async def webchat(websocket: WebSocket, session: str | None = None) -> None:
     last_seen = 0
     conversation = await run_in_threadpool(store.find_conversation, Channel.WEB_CHAT.value, session)
     if conversation is not None:
-        history = await run_in_threadpool(store.messages, conversation.id)
-        last_seen = history[-1].id if history else 0
+        if after is not None and after.isascii() and after.isdigit():
+            last_seen = int(after)
+        else:
+            history = await run_in_threadpool(store.messages, conversation.id)
+            last_seen = history[-1].id if history else 0
 
     async def push_replies() -> None:
         nonlocal last_seen, conversation
@@ -290,8 +317,13 @@ async def webchat(websocket: WebSocket, session: str | None = None) -> None:
     pusher = asyncio.create_task(push_replies())
     try:
         while True:
-            raw = await websocket.receive_text()
+            frame = await websocket.receive()
+            if frame["type"] == "websocket.disconnect":
+                break
             try:
+                raw = frame.get("text")
+                if raw is None:
+                    raise ValueError("binary frame")
                 data = json.loads(raw)
                 text = data["text"]
                 if not isinstance(text, str) or not text.strip():
@@ -303,13 +335,7 @@ async def webchat(websocket: WebSocket, session: str | None = None) -> None:
                 continue
             client_id = str(data.get("id") or secrets.token_hex(8))[:80]
             try:
-                await run_in_threadpool(
-                    channels.inbox.receive,
-                    channel=Channel.WEB_CHAT,
-                    thread_key=session,
-                    text=text,
-                    dedupe_key=f"{session}:{client_id}",
-                )
+                await run_in_threadpool(channels.inbox.receive_webchat, session, text, client_id)
             except PlatformError as exc:
                 await websocket.send_json(
                     {"type": "error", "error_code": exc.error_code.code, "detail": exc.detail}

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
 import html
 import imaplib
 import logging
 import re
+import select
 import smtplib
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field
@@ -103,7 +106,9 @@ def parse_email(raw: bytes) -> ParsedEmail:
     in_reply_to = (_MSGID.findall(str(message.get("In-Reply-To", "") or "")) or [""])[0]
     message_id = (_MSGID.findall(str(message.get("Message-ID", "") or "")) or [""])[0]
     if not message_id:
-        message_id = make_msgid(domain="missing-id.invalid")
+        # Derived from the bytes, not random: the same mail fetched again (a crash before it
+        # was marked seen) must find its dedupe key and not be answered twice.
+        message_id = f"<{hashlib.sha256(raw).hexdigest()[:40]}@missing-id.invalid>"
     auto = str(message.get("Auto-Submitted", "no")).lower() not in ("", "no")
     return ParsedEmail(
         message_id=message_id,
@@ -270,15 +275,14 @@ class ImapMailbox:
         if not line.startswith(b"+"):
             raise ProviderError(f"IMAP server refused IDLE: {line[:100]!r}")
         changed = False
-        sock = imap.socket()
-        sock.settimeout(timeout_s)
-        try:
+        # Wait with select, not with a socket timeout: once a read on imaplib's socket file
+        # times out, that file refuses every later read ("cannot read from timed out object"),
+        # which killed the watcher after its first quiet IDLE period.
+        if _readable(imap.socket(), timeout_s):
             line = imap.readline()
+            if not line:
+                raise ProviderError("IMAP connection closed during IDLE")
             changed = b"EXISTS" in line or b"RECENT" in line
-        except TimeoutError:
-            changed = False
-        finally:
-            sock.settimeout(self.timeout_s)
         imap.send(b"DONE\r\n")
         while True:
             line = imap.readline()
@@ -288,6 +292,15 @@ class ImapMailbox:
                 break
             changed = changed or b"EXISTS" in line
         return changed
+
+
+def _readable(sock: socket.socket, timeout_s: float) -> bool:
+    """Whether ``sock`` has data within ``timeout_s``; TLS records already decrypted count."""
+    pending = getattr(sock, "pending", None)
+    if pending is not None and pending():
+        return True
+    readable, _, _ = select.select([sock], [], [], timeout_s)
+    return bool(readable)
 
 
 def fetch_new_mail(mailbox: ImapMailbox, handle: Callable[[bytes], object]) -> int:

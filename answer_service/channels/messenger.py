@@ -82,16 +82,28 @@ def parse_events(body: bytes) -> tuple[list[MessengerMessage], int]:
                 ignored += 1
                 continue
             text, mid = message.get("text"), message.get("mid")
-            psid = (event.get("sender") or {}).get("id")
-            if not isinstance(text, str) or not mid or not psid:
-                ignored += 1  # attachments, stickers, reactions
+            sender = event.get("sender")
+            psid = sender.get("id") if isinstance(sender, dict) else None
+            if not isinstance(text, str) or not text.strip() or not mid or not psid:
+                # Attachments, stickers, reactions, blank texts: one odd event must not make
+                # Meta redeliver (and us refuse) the whole batch, so it is skipped, not refused.
+                ignored += 1
                 continue
-            messages.append(
-                MessengerMessage(str(psid), text, str(mid), int(event.get("timestamp", 0)))
-            )
+            messages.append(MessengerMessage(str(psid), text, str(mid), _millis(event)))
     if ignored:
         logger.info("Messenger: %d event(s) ignored (echoes, non-text)", ignored)
     return messages, ignored
+
+
+def _millis(event: dict[str, Any]) -> int:
+    """The event's timestamp in milliseconds; 0 when it is missing or not a number."""
+    value = event.get("timestamp", 0)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return 0
+    try:
+        return int(value)
+    except (ValueError, OverflowError):
+        return 0
 
 
 class GraphClient:

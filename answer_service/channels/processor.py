@@ -159,6 +159,8 @@ class MessageProcessor:
         link_base: Procedure links are ``link_base + code`` when a citation has no URL.
         dossiers: The one-stop adapter for ``HS`` SMS; None answers that it is not available.
         max_chars: Per-channel text limits for answers.
+        claim_lease_s: How long a task's claim on a message holds against other copies; longer
+            than the task's time limit.
     """
 
     store: ConversationStore
@@ -169,6 +171,7 @@ class MessageProcessor:
     link_base: str
     dossiers: DossierLookup | None = None
     max_chars: dict[str, int] = field(default_factory=dict)
+    claim_lease_s: float = 180.0
 
     def process(self, message_id: int) -> str:
         """Process one incoming message once; the outcome ("answered", "handover", …)."""
@@ -180,6 +183,19 @@ class MessageProcessor:
         if message.processed_at is not None:
             logger.info("message %s already processed (%s)", message_id, message.outcome)
             return message.outcome or "processed"
+        if not self.store.claim_processing(message_id, lease_s=self.claim_lease_s):
+            logger.info("message %s is being processed by another task", message_id)
+            return "in_progress"
+        try:
+            outcome = self._process(message)
+        except BaseException:
+            self.store.release_processing(message_id)
+            raise
+        self.store.mark_processed(message_id, outcome)
+        logger.info("%s message %s: %s", message.conversation.channel, message_id, outcome)
+        return outcome
+
+    def _process(self, message: StoredMessage) -> str:
         if message.kind == "follow":
             self._send(message, FOLLOW_TEXT, kind="greeting")
             outcome = "greeted"
@@ -188,8 +204,6 @@ class MessageProcessor:
         else:
             self._acknowledge(message)
             outcome = self._answer_or_hand_over(message)
-        self.store.mark_processed(message_id, outcome)
-        logger.info("%s message %s: %s", message.conversation.channel, message_id, outcome)
         return outcome
 
     def _send(self, message: StoredMessage, text: str, *, kind: str, link: str = "") -> None:

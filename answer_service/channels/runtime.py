@@ -61,6 +61,8 @@ class ChannelRuntime:
             max_inbound_chars=s.max_inbound_chars,
             sms_rate_limit=s.sms_rate_limit,
             sms_rate_window_s=s.sms_rate_window_s,
+            webchat_rate_limit=s.webchat_rate_limit,
+            webchat_rate_window_s=s.webchat_rate_window_s,
         )
 
     def zalo_client(self) -> ZaloClient:

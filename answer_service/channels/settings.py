@@ -7,11 +7,18 @@ providers; tests point them at loopback servers.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    # ``hotline --data-dir`` sets HOTLINE_DATA_DIR; the channels' files belong beside the index,
+    # not in a ./var of whatever folder the process was started from.
+    return Path(os.environ.get("HOTLINE_DATA_DIR") or "var")
 
 
 class ChannelSettings(BaseSettings):
@@ -20,7 +27,9 @@ class ChannelSettings(BaseSettings):
     )
 
     database_url: str = Field("", description="Conversation store; default SQLite in data_dir.")
-    data_dir: Path = Field(Path("var"), description="Where the default store and tokens live.")
+    data_dir: Path = Field(
+        default_factory=_default_data_dir, description="Where the default store and tokens live."
+    )
     broker_url: str = Field("", description="Celery broker; default SQLite in data_dir.")
     result_backend: str = ""
     task_always_eager: bool = Field(False, description="Run tasks in process (unit tests only).")
@@ -70,6 +79,8 @@ class ChannelSettings(BaseSettings):
     sms_rate_limit: int = Field(10, ge=1, description="Messages per window from one number.")
     sms_rate_window_s: int = Field(600, ge=1)
     sms_campaign_per_second: float = Field(5.0, gt=0, description="Broadcast send rate.")
+    webchat_rate_limit: int = Field(30, ge=1, description="Messages per window in one session.")
+    webchat_rate_window_s: int = Field(600, ge=1)
     esms_api_base: str = "https://rest.esms.vn"
     esms_api_key: str = ""
     esms_secret_key: SecretStr = SecretStr("")

@@ -12,7 +12,9 @@ task payload is an id, never a document, and a lost task can be re-queued from t
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,7 +31,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     create_engine,
+    event,
     func,
+    or_,
     select,
     update,
 )
@@ -77,6 +81,9 @@ class MessageRow(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ack_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Set by the task working on the message; another copy of the task leaves it alone until
+    # the lease runs out (a worker killed mid-task).
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     outcome: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
@@ -104,7 +111,7 @@ class DeliveryRow(Base):
 
     campaign_id: Mapped[int] = mapped_column(ForeignKey("sms_campaigns.id"), primary_key=True)
     phone: Mapped[str] = mapped_column(String(20), primary_key=True)
-    status: Mapped[str] = mapped_column(String(20))  # sent | failed
+    status: Mapped[str] = mapped_column(String(20))  # sending | sent | failed
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     detail: Mapped[str] = mapped_column(String(300), default="")
 
@@ -150,6 +157,15 @@ def _conversation(row: ConversationRow) -> Conversation:
     )
 
 
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL: readers (web-chat sockets, workers) no longer block the webhook's write, and a
+    # commit costs no fsync of the whole journal.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 def _aware(value: datetime | None) -> datetime | None:
     # SQLite returns naive datetimes even for timezone=True columns; they were written in UTC.
     if value is not None and value.tzinfo is None:
@@ -165,9 +181,19 @@ class ConversationStore:
     """
 
     def __init__(self, url: str) -> None:
-        connect_args = {"timeout": 30} if url.startswith("sqlite") else {}
+        self.is_sqlite = url.startswith("sqlite")
+        connect_args = {"timeout": 30} if self.is_sqlite else {}
         # No pre-ping: it costs a round trip per transaction; recycled connections stay fresh.
         self.engine = create_engine(url, connect_args=connect_args, pool_recycle=1800)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        # SQLite takes one writer at a time. Threads of one process that race for its file lock
+        # fall into SQLite's busy handler, which sleeps in steps of up to 100 ms: a burst of
+        # webhooks then waits far longer than the writes take. Queueing them on a lock here
+        # instead hands the file over at once; other processes still wait on the busy timeout.
+        self._write_lock: threading.Lock | contextlib.nullcontext[None] = (
+            threading.Lock() if self.is_sqlite else contextlib.nullcontext()
+        )
         Base.metadata.create_all(self.engine)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
@@ -234,7 +260,7 @@ class ConversationStore:
             .on_conflict_do_nothing(index_elements=["dedupe_key"])
             .returning(messages.c.id)
         )
-        with self.engine.begin() as connection:
+        with self._write_lock, self.engine.begin() as connection:
             conversation_id = connection.execute(upsert).scalar_one()
             message_id = connection.execute(
                 add.values(conversation_id=conversation_id)
@@ -305,6 +331,37 @@ class ConversationStore:
         with self._session() as session:
             session.execute(
                 update(MessageRow).where(MessageRow.id == message_id).values(ack_sent_at=None)
+            )
+
+    def claim_processing(self, message_id: int, *, lease_s: float) -> bool:
+        """Take the processing of a message; False when it is done or another task has it.
+
+        Two copies of one task can run at once: ``requeue_stale`` queues a message again while
+        its first task still waits in a long queue, and the broker redelivers a task whose
+        worker died. Only the copy that sets ``claimed_at`` answers; a claim older than
+        ``lease_s`` is taken over, so a crashed worker does not hold a message for ever.
+        """
+        now = utcnow()
+        with self._write_lock, self._session() as session:
+            result = session.execute(
+                update(MessageRow)
+                .where(
+                    MessageRow.id == message_id,
+                    MessageRow.processed_at.is_(None),
+                    or_(
+                        MessageRow.claimed_at.is_(None),
+                        MessageRow.claimed_at < now - timedelta(seconds=lease_s),
+                    ),
+                )
+                .values(claimed_at=now)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def release_processing(self, message_id: int) -> None:
+        """Give a claim back after a failure, so that the task's retry can take it at once."""
+        with self._write_lock, self._session() as session:
+            session.execute(
+                update(MessageRow).where(MessageRow.id == message_id).values(claimed_at=None)
             )
 
     def mark_processed(self, message_id: int, outcome: str) -> None:
@@ -452,6 +509,35 @@ class ConversationStore:
                     )
                 )
             )
+
+    def claim_delivery(self, campaign_id: int, phone: str) -> bool:
+        """Reserve one number of a campaign before texting it; False when another run has it.
+
+        A scheduled task can run twice at once (the broker redelivers a task whose ETA is
+        further away than its visibility timeout, or a worker is restarted); the primary key
+        (campaign, number) lets exactly one of them send. A failed delivery may be claimed
+        again; one left ``sending`` by a crash is not, so nobody is texted twice.
+        """
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        deliveries = DeliveryRow.__table__
+        claim = (
+            insert(deliveries)
+            .values(campaign_id=campaign_id, phone=phone, status="sending", at=utcnow())
+            .on_conflict_do_nothing(index_elements=["campaign_id", "phone"])
+        )
+        retry = (
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.campaign_id == campaign_id,
+                DeliveryRow.phone == phone,
+                DeliveryRow.status == "failed",
+            )
+            .values(status="sending", at=utcnow())
+        )
+        with self._write_lock, self.engine.begin() as connection:
+            if connection.execute(claim).rowcount:
+                return True
+            return bool(connection.execute(retry).rowcount)
 
     def record_delivery(self, campaign_id: int, phone: str, status: str, detail: str = "") -> None:
         with self._session() as session:

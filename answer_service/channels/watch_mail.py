@@ -8,10 +8,10 @@ mail; a server without IDLE is polled every minute instead. The beat task
 
 from __future__ import annotations
 
+import imaplib
 import logging
 import signal
 import threading
-import time
 
 from answer_service.channels.celery_app import create_channel_celery_app
 from answer_service.channels.errors import ProviderError
@@ -48,10 +48,12 @@ def main() -> int:
                     should_stop=stop.is_set,
                     wait=stop.wait,
                 )
-            except ProviderError as exc:
-                logger.warning("mailbox watch interrupted (%s); reconnecting in 30 s", exc.detail)
+            except (ProviderError, OSError, imaplib.IMAP4.error) as exc:
+                # A dropped connection or a server that hung up must not end the watcher.
+                detail = exc.detail if isinstance(exc, ProviderError) else repr(exc)
+                logger.warning("mailbox watch interrupted (%s); reconnecting in 30 s", detail)
                 mailbox.close()
-                time.sleep(30)
+                stop.wait(30)
     except KeyboardInterrupt:
         pass
     finally:

@@ -88,7 +88,8 @@ def parse_and_verify(
     if not isinstance(data, dict):
         raise MalformedWebhook("body is not a JSON object")
     timestamp = str(data.get("timestamp", ""))
-    if not timestamp.isdigit():
+    # isdigit() alone accepts digits int() refuses ("²") and other scripts' digits.
+    if not (timestamp.isascii() and timestamp.isdigit()):
         raise MalformedWebhook("event has no millisecond timestamp")
     if not secret or not app_id:
         raise ForgedWebhook("Zalo OA secret key or app id is not configured")

@@ -62,6 +62,9 @@ def run_campaign(
         if phone in already or not store.is_opted_in(phone):
             skipped += 1
             continue
+        if not store.claim_delivery(campaign_id, phone):
+            skipped += 1  # another run of this campaign has texted or is texting it
+            continue
         wait = next_slot - clock()
         if wait > 0:
             sleep(wait)

@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Mapping
@@ -81,6 +82,9 @@ def _check_fresh(timestamp: str | None, max_age_s: int, *, now: float | None = N
         sent = float(timestamp or "")
     except ValueError:
         raise MalformedWebhook("SMS timestamp is missing or not a number") from None
+    if not math.isfinite(sent):
+        # NaN compares false with everything and would pass the age check below.
+        raise MalformedWebhook("SMS timestamp is not a finite number")
     if sent > 1e12:  # milliseconds
         sent /= 1000
     if abs((now or time.time()) - sent) > max_age_s:

@@ -131,7 +131,12 @@ class TestZalo:
             user,
             "question",
         )
+        # The worker sends the hand-over, then logs it on the ticket: wait for the log entry.
+        deadline = time.monotonic() + 30
         actions = [e.action for e in tickets.events(ref.id)]
+        while "message_out" not in actions and time.monotonic() < deadline:
+            time.sleep(0.1)
+            actions = [e.action for e in tickets.events(ref.id)]
         assert "message_out" in actions
 
         zalo_post(client, user, "Tôi bổ sung: xin hướng dẫn thêm", msg_id=uuid.uuid4().hex)
