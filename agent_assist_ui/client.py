@@ -378,8 +378,9 @@ class AnswerServiceClient:
             "POST", f"/v1/calls/{call_id}/transcript", json={"segments": [segment]}
         )
 
-    def transfer_call(self, call_id: str, *, agency_code: str, reason: str, by: str) -> JsonDict:
-        body = {"agency_code": agency_code, "reason": reason, "operator": by}
+    def transfer_call(self, call_id: str, *, agency_code: str, reason: str) -> JsonDict:
+        """Ask for a live call's transfer; the service takes the operator from the token."""
+        body = {"agency_code": agency_code, "reason": reason}
         return self._request("POST", f"/v1/calls/{call_id}/transfer", json=body)
 
     # ---- feedback and answer quality ----------------------------------------------------

@@ -51,6 +51,15 @@ class TelephonyBridge:
         self.store = store or CallStateStore(settings.state_path)
         password = settings.ari_password.get_secret_value()
         self.ari = AriRestClient(settings.ari_url, settings.ari_username, password)
+        receiving = recognizer is not None and bool(settings.audiosocket_port)
+        media_host = settings.audiosocket_external_host if receiving else ""
+        if settings.audiosocket_external_host and not receiving:
+            # Asterisk would stream every call's audio to a port where nobody listens.
+            logger.warning(
+                "live audio is off: AUDIOSOCKET_EXTERNAL_HOST is set but %s; no externalMedia "
+                "channels are requested",
+                "no recognizer is plugged in" if recognizer is None else "AUDIOSOCKET_PORT is 0",
+            )
         self.controller = CallController(
             ari=self.ari,
             intake=intake,
@@ -62,7 +71,7 @@ class TelephonyBridge:
             recording_uri_prefix=settings.recording_uri_prefix,
             agency_endpoints=settings.agency_endpoints,
             dtmf_transfer=settings.dtmf_transfer,
-            media_host=settings.audiosocket_external_host,
+            media_host=media_host,
             media_format=settings.audiosocket_format,
         )
         self.stream = AriEventStream(

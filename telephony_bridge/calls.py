@@ -486,6 +486,9 @@ class CallController:
             except (ValueError, PlatformError) as exc:
                 logger.warning("transcript of call %s not logged: %s", call_id, exc)
             return
+        if kind == "resync":
+            await self.resync()
+            return
         if kind != "transfer":
             logger.warning("hub command %r is not known; skipped", kind)
             return
@@ -509,6 +512,28 @@ class CallController:
             )
 
     # ----------------------------------------------------------------- recovery
+
+    async def resync(self) -> None:
+        """Publish every call in progress again, with its screen-pop, as ``call_resync``.
+
+        Asked for by an answer service that (re)started or lost the hub while calls went on:
+        pub/sub kept nothing for it, and its operators would otherwise see no call.
+        """
+        for record in self.store.active():
+            history: list[TicketSummary] = []
+            if record.caller_number and record.caller_number.lower() not in WITHHELD_NUMBERS:
+                contact = Contact(name=record.caller_name or None, phone=record.caller_number)
+                try:
+                    history = await asyncio.to_thread(self.intake.history_for_contact, contact)
+                except PlatformError as exc:
+                    logger.warning("screen-pop of call %s not read: %s", record.channel_id, exc)
+            await self.publish(
+                "call_resync",
+                record,
+                ticket={"id": record.ticket_id, "number": record.ticket_number},
+                screen_pop=[_summary(t) for t in history if t.id != record.ticket_id],
+            )
+        self.stats["resyncs"] += 1
 
     async def reconcile(self) -> None:
         """Bring the local state in line with Asterisk after a (re)connection.

@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 # the question and slow every search (three joined questions take twice as long as one).
 CONTEXT_CHARS = 240
 LISTENER_QUEUE = 1_000
+# Segments of a call shown to the operator with the call (the newest ones); the ticket keeps all.
+TRANSCRIPT_SHOWN = 30
 
 SuggestFn = Callable[[SuggestIn], SuggestOut]
 PublishFn = Callable[[Message], Awaitable[None]]
@@ -112,6 +114,11 @@ class CallAssist:
         self._urgent = segment.ends_sentence
         self._wake.set()
         return self.revision
+
+    def transcript(self, limit: int = TRANSCRIPT_SHOWN) -> list[dict[str, Any]]:
+        """The newest segments, oldest first, the pending interim guess last."""
+        segments = self._final[-limit:] + ([self._interim] if self._interim else [])
+        return [s.model_dump(include={"text", "speaker", "final"}) for s in segments[-limit:]]
 
     def conversation(self) -> list[Turn]:
         """The recent transcript as answer-service turns (see ``CONTEXT_CHARS``)."""
@@ -198,6 +205,8 @@ class LiveCall:
             "ended": self.ended,
             "screen_pop": self.screen_pop,
             "revision": self.assist.revision if self.assist else 0,
+            "answered_revision": self.assist.answered_revision if self.assist else 0,
+            "transcript": self.assist.transcript() if self.assist else [],
             "last_suggestion": self.last_suggestion,
         }
 
@@ -240,9 +249,21 @@ class LiveCalls:
         self.dropped = 0
 
     async def start(self) -> None:
-        """Subscribe to the hub (returns once subscribed) and follow it in the background."""
+        """Subscribe to the hub (returns once subscribed) and follow it in the background.
+
+        Calls already in progress are asked for once subscribed: a (re)started answer service
+        would otherwise show operators no call until the next event of each one.
+        """
         self._subscription = await self.hub.subscribe(EVENTS_TOPIC)
         self._task = asyncio.get_running_loop().create_task(self._follow())
+        await self._ask_for_calls()
+
+    async def _ask_for_calls(self) -> None:
+        """Ask the bridge to publish every call in progress again (``call_resync``)."""
+        try:
+            await self.hub.publish(COMMANDS_TOPIC, {"type": "resync", "call_id": ""})
+        except Exception as exc:  # the hub is down: calls appear with their next event
+            logger.warning("cannot ask the bridge for calls in progress: %r", exc)
 
     async def stop(self) -> None:
         """Unsubscribe and stop every call's live assist."""
@@ -276,6 +297,7 @@ class LiveCalls:
                 delay = min(delay * 2, 10.0)
                 with contextlib.suppress(Exception):
                     self._subscription = await self.hub.subscribe(EVENTS_TOPIC)
+                    await self._ask_for_calls()  # what went on while the hub was away
 
     # ----------------------------------------------------------------- events from the bridge
 
@@ -296,7 +318,7 @@ class LiveCalls:
             call = self._open(call_id, snapshot)
         if isinstance(snapshot, dict):
             call.snapshot = snapshot
-        if kind == "call_started":
+        if kind in ("call_started", "call_resync"):
             call.screen_pop = list(message.get("screen_pop") or [])
         elif kind == "transcript":
             await self._segment_from_bridge(call, message)

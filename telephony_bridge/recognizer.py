@@ -16,7 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SENTENCE_END = (".", "?", "!", "…")
 
@@ -35,6 +35,17 @@ class TranscriptSegment(BaseModel):
     final: bool = True
     start_ms: int | None = Field(None, ge=0)
     end_ms: int | None = Field(None, ge=0)
+
+    @field_validator("text")
+    @classmethod
+    def _printable(cls, text: str) -> str:
+        # The ticket log cannot store NUL (PostgreSQL refuses it); refuse it here, with a 422,
+        # rather than accept the segment and then fail to keep it in the ticket.
+        if "\x00" in text:
+            raise ValueError("text must not contain NUL characters")
+        if not text.strip():
+            raise ValueError("text must not be blank")
+        return text
 
     @property
     def ends_sentence(self) -> bool:

@@ -7,11 +7,18 @@ timing.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_state_path() -> Path:
+    # The same data directory as the catalog and the tickets (``hotline --data-dir`` sets it), so
+    # that a deployment's bridge state does not land in whatever folder the command ran from.
+    return Path(os.environ.get("HOTLINE_DATA_DIR") or "var") / "telephony-state.sqlite"
 
 
 class BridgeSettings(BaseSettings):
@@ -27,7 +34,7 @@ class BridgeSettings(BaseSettings):
     ari_app: str = Field("hotline1022", description="The Stasis application name.")
     redis_url: str = Field("", description="Hub on Redis pub/sub; empty: in-process hub.")
     redis_prefix: str = Field("", description="Put before hub topics (deployments sharing Redis).")
-    state_path: Path = Field(Path("var/telephony-state.sqlite"), description="Local call state.")
+    state_path: Path = Field(default_factory=_default_state_path, description="Local call state.")
     record_calls: bool = True
     recording_format: str = "wav"
     recording_uri_prefix: str = Field(

@@ -14,6 +14,12 @@ import streamlit as st
 
 from agent_assist_ui.client import AnswerServiceClient, EndpointMissing
 from agent_assist_ui.session import call, flash, remember, show_flash
+from agent_assist_ui.views.live_call import (
+    call_labels,
+    caller_number,
+    suggestion_notice,
+    transcript_lines,
+)
 from agent_assist_ui.views.widgets import (
     DOC_KIND_LABELS,
     LEVELS,
@@ -325,24 +331,53 @@ def _live_call_panel() -> None:
     if calls is None:
         return
     if not calls:
+        # The call that was selected has ended: no transcript or transfer form for it any more.
+        st.session_state.pop("live_call_id", None)
         st.caption("Không có cuộc gọi nào đang diễn ra.")
         return
-    labels = {
-        c["call_id"]: f"{c['caller'].get('number') or 'Số ẩn'} — {c.get('state', '')}"
-        for c in calls
-    }
+    labels = call_labels(calls)
     call_id = st.radio("Cuộc gọi", list(labels), format_func=labels.get, key="live_call_id")
     current = next(c for c in calls if c["call_id"] == call_id)
     caller = current.get("caller") or {}
     st.markdown(
-        f"**Người gọi:** {caller.get('name') or 'Chưa rõ tên'} · {caller.get('number') or '—'}"
+        f"**Người gọi:** {caller.get('name') or 'Chưa rõ tên'} · {caller_number(current)}"
         f" · **Phiếu:** {(current.get('ticket') or {}).get('number') or '—'}"
     )
     for past in current.get("screen_pop", [])[:3]:
         st.caption(f"Phiếu trước: {past.get('number', '')} — {past.get('summary', '')}")
+    lines = transcript_lines(current)
+    if lines:
+        st.markdown("**Lời thoại gần nhất**")
+        st.text("\n".join(lines))
+    notice = suggestion_notice(current)
+    if notice:
+        st.info(notice, icon=":material/hourglass_top:")
     latest = (current.get("last_suggestion") or {}).get("suggestion")
     if latest:
         _render_suggestion(latest, prefix=f"call-{call_id}-")
+
+
+def _call_transfer_form(call_id: str) -> None:
+    agencies = call(lambda http: http.agencies()) or []
+    names = {a["code"]: f"{a['name']} ({a['code']})" for a in agencies if a.get("active", True)}
+    if not names:
+        return
+    with st.form("call_transfer_form"):
+        agency = st.selectbox("Chuyển cuộc gọi khẩn tới", list(names), format_func=names.get)
+        reason = st.text_input("Lý do chuyển cuộc gọi", max_chars=1_000)
+        submitted = st.form_submit_button("Chuyển cuộc gọi", type="primary")
+    if submitted:
+        if not reason.strip():
+            st.warning("Vui lòng ghi lý do chuyển cuộc gọi.")
+            return
+        sent = call(
+            lambda http: http.transfer_call(call_id, agency_code=agency, reason=reason.strip())
+        )
+        if sent is not None:
+            st.success(
+                f"Đã gửi yêu cầu chuyển cuộc gọi tới {names[agency]}; kết quả hiện ở danh sách "
+                "cuộc gọi."
+            )
 
 
 def _live_tab() -> None:
@@ -354,6 +389,7 @@ def _live_tab() -> None:
         text = st.text_input("Ghi thêm lời công dân vào cuộc gọi", max_chars=4_000)
         if st.form_submit_button("Gửi") and text.strip():
             call(lambda http: http.add_transcript(call_id, text.strip()))
+    _call_transfer_form(call_id)
 
 
 def render() -> None:

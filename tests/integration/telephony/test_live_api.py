@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -182,3 +183,44 @@ def test_live_calls_need_a_desk_users_token(
     ):
         with client.websocket_connect(url) as socket:
             assert socket.receive_json()["error_code"] in {"unauthorized", "forbidden"}
+
+
+def test_a_restarted_answer_service_shows_the_calls_in_progress(
+    client: TestClient,
+    operator: SignedIn,
+    ari: FakeAriServer,
+    tickets: Any,
+    answer_service: Any,
+    bridge_settings: BridgeSettings,
+) -> None:
+    with BridgeThread(bridge_settings, tickets, ari):
+        call_id = ari.start_call("0900000302", "Người Gọi Thử")
+        wait_for(
+            lambda: (
+                client.get(f"/v1/calls/{call_id}", headers=operator.headers).json().get("state")
+                == "Up"
+            )
+        )
+        time.sleep(1.0)  # the call's setup events are over: nothing else is published for it
+        # A second service process, started while the call goes on: Redis kept nothing for it.
+        app = create_app(service=answer_service)
+        app.state.tickets = tickets
+        with TestClient(app, raise_server_exceptions=False) as restarted:
+            wait_for(
+                lambda: (
+                    [
+                        c["call_id"]
+                        for c in restarted.get("/v1/calls", headers=operator.headers).json()
+                    ]
+                    == [call_id]
+                )
+            )
+            call = restarted.get(f"/v1/calls/{call_id}", headers=operator.headers).json()
+            assert call["caller"]["number"] == "0900000302" and call["ticket"]["number"]
+            accepted = restarted.post(
+                f"/v1/calls/{call_id}/transcript",
+                json={"segments": [{"text": QUESTION, "final": True}]},
+                headers=operator.headers,
+            )
+            assert accepted.status_code == 202
+        ari.hang_up(call_id)

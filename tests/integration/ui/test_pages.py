@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from agent_assist_ui.client import AnswerServiceClient
 from agent_assist_ui.session import USER_KEY, ConsoleUser
+from telephony_bridge.recognizer import TranscriptSegment
 from tests.integration.answer_service.invented_kb import LIBRARY, SWIFTLET
 from tests.integration.ui.live_service import AGENCIES, PASSWORD, USERS, LiveService, free_port
 
@@ -316,3 +317,56 @@ class TestLiveCall:
                 live.apply({"type": "call_ended", "call_id": call_id, "call": ended})
             )
         assert call_id not in [c["call_id"] for c in live.calls()]
+
+    def test_two_calls_from_one_number_transcript_and_call_transfer(
+        self, ui_env: LiveService
+    ) -> None:
+        live = ui_env.app.state.live_calls
+        snapshots = []
+        for index in (1, 2):
+            snapshot = {
+                "call_id": f"thu-nghiem-cung-so-{index}",
+                "caller": {"name": "Nguyễn Văn Thử", "number": "0900000156"},
+                "state": "Up",
+                "started_at": f"2026-01-01T00:0{index}:00+00:00",
+                "ended_at": None,
+                "ticket": {"id": None, "number": "1022-2026-999998"},
+                "transferred_to": None,
+            }
+            snapshots.append(snapshot)
+            ui_env.run_in_server(
+                live.apply(
+                    {"type": "call_started", "call_id": snapshot["call_id"], "call": snapshot}
+                )
+            )
+        second = snapshots[1]["call_id"]
+        try:
+            segment = TranscriptSegment(text="Nhà tôi đang cháy!", speaker="citizen")
+            ui_env.run_in_server(live.add_segments(second, [segment]))
+            at = app_as("operator", ui_env)
+            radio = next(r for r in at.radio if r.label == "Cuộc gọi")
+            labels = list(radio.options)
+            assert len(set(labels)) == 2, labels
+            assert all("Up" not in label and "Đang đàm thoại" in label for label in labels)
+            radio.set_value(second).run()
+            assert "Người gọi: Nhà tôi đang cháy!" in "\n".join(t.value for t in at.text)
+            reason = next(t for t in at.text_input if t.label == "Lý do chuyển cuộc gọi")
+            reason.input("Cháy nhà, cần cứu hỏa")
+            at.button[[b.label for b in at.button].index("Chuyển cuộc gọi")].click().run()
+            assert not at.exception
+            assert "Đã gửi yêu cầu chuyển cuộc gọi" in texts(at), texts(at)
+            assert live.get(second).transfer_requested
+            assert not live.get(snapshots[0]["call_id"]).transfer_requested
+        finally:
+            for snapshot in snapshots:
+                ended = dict(snapshot, ended_at="2026-01-01T00:05:00+00:00")
+                ui_env.run_in_server(
+                    live.apply(
+                        {"type": "call_ended", "call_id": snapshot["call_id"], "call": ended}
+                    )
+                )
+        # Once the calls are over, nothing on screen offers to act on them.
+        at.run()
+        assert "Không có cuộc gọi nào đang diễn ra." in texts(at)
+        at.run()
+        assert "Chuyển cuộc gọi" not in [b.label for b in at.button]

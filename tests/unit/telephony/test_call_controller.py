@@ -352,3 +352,31 @@ class TestRecovery:
         asyncio.run(controller.reconcile())
         assert controller.store.active() == []
         assert intake.tickets[1].log[-1][1]["outcome"] == "answered"
+
+
+class TestResync:
+    def test_calls_in_progress_are_published_again_on_request(self, make_controller: Make) -> None:
+        controller, intake = make_controller()
+        intake.open_or_append(
+            ContactRequest(
+                channel=TicketChannel.ZALO,
+                thread_key="zalo-9",
+                content="Hỏi về hộ chiếu",
+                contact=Contact(phone="0900000102"),
+                actor="t",
+            )
+        )
+        other = "1700000000.2"
+
+        async def scenario() -> list[dict[str, Any]]:
+            await feed(controller, start(), start(other, "0900000102"), end())
+            subscription = await controller.hub.subscribe(EVENTS_TOPIC)
+            await controller.handle_command({"type": "resync", "call_id": ""})
+            await subscription.close()
+            return [m async for m in subscription]
+
+        messages = asyncio.run(scenario())
+        # The ended call is not sent again; the live one comes with its ticket and screen-pop.
+        assert [(m["type"], m["call_id"]) for m in messages] == [("call_resync", other)]
+        assert messages[0]["call"]["ticket"]["number"] == messages[0]["ticket"]["number"]
+        assert [t["summary"] for t in messages[0]["screen_pop"]] == ["Hỏi về hộ chiếu"]

@@ -212,3 +212,55 @@ class TestLiveCalls:
 
         size, dropped = asyncio.run(scenario())
         assert size == 1_000 and dropped == 5
+
+
+class TestCallTranscriptForTheConsole:
+    def test_public_call_carries_its_newest_segments_interim_last(self) -> None:
+        async def scenario() -> dict[str, Any]:
+            live = LiveCalls(InProcessHub(), RecordingSuggester(), debounce_ms=10)
+            await live.apply(started())
+            await live.add_segments("c1", [seg("Xin chào tổng đài.", final=True)])
+            await live.add_segments("c1", [seg("Tôi hỏi về hộ", final=False)])
+            public = live.get("c1").public()
+            await live.stop()
+            return public
+
+        public = asyncio.run(scenario())
+        assert public["transcript"] == [
+            {"text": "Xin chào tổng đài.", "speaker": "citizen", "final": True},
+            {"text": "Tôi hỏi về hộ", "speaker": "citizen", "final": False},
+        ]
+        assert public["answered_revision"] <= public["revision"] == 2
+
+    def test_only_the_newest_segments_are_shown(self) -> None:
+        assist = CallAssist("c1", RecordingSuggester(), lambda _m: asyncio.sleep(0))
+        for index in range(40):
+            assist.add(seg(f"câu số {index}", final=True))
+        shown = assist.transcript(limit=5)
+        assert [s["text"] for s in shown] == [f"câu số {i}" for i in range(35, 40)]
+
+
+@pytest.mark.parametrize("text", ["a\x00b", "   ", "\n\t"])
+def test_segments_the_ticket_log_cannot_keep_are_refused(text: str) -> None:
+    with pytest.raises(ValueError):
+        TranscriptSegment(text=text)
+
+
+class TestRestartOfTheAnswerService:
+    def test_start_asks_the_bridge_for_calls_and_resync_shows_them(self) -> None:
+        async def scenario() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+            hub = InProcessHub()
+            commands = await hub.subscribe(COMMANDS_TOPIC)
+            live = LiveCalls(hub, RecordingSuggester(), debounce_ms=10)
+            await live.start()
+            resync = {**started(), "type": "call_resync"}
+            await live.apply(resync)
+            shown = live.calls()
+            await live.stop()
+            await commands.close()
+            return [m async for m in commands], shown
+
+        commands, shown = asyncio.run(scenario())
+        assert commands == [{"type": "resync", "call_id": ""}]
+        assert [c["call_id"] for c in shown] == ["c1"]
+        assert shown[0]["screen_pop"] == [{"number": "1022-2026-000009"}]

@@ -58,6 +58,14 @@ class TestRequests:
             "filters": {"levels": ["Cấp xã"]},
         }
 
+    def test_call_transfer_sends_only_what_the_service_accepts(self) -> None:
+        seen: list[httpx.Request] = []
+        with client_answering(202, {"call_id": "c1", "request_id": "r1"}, seen) as client:
+            client.transfer_call("c1", agency_code="PCCC-HN", reason="Cháy nhà")
+        assert seen[0].url.path == "/v1/calls/c1/transfer"
+        # The route forbids unknown fields; the operator comes from the bearer token.
+        assert json.loads(seen[0].content) == {"agency_code": "PCCC-HN", "reason": "Cháy nhà"}
+
     def test_login_posts_username_and_password(self) -> None:
         seen: list[httpx.Request] = []
         with client_answering(200, {"access_token": "t"}, seen) as client:
