@@ -37,8 +37,10 @@ def render_time(time: ProcessingTime | None) -> str:
     if time is None or time.value is None:
         return time.text if time else ""
     value = int(time.value) if float(time.value).is_integer() else time.value
-    unit = UNIT_LABELS[time.unit]
-    return f"{value} {unit}".strip()
+    if time.unit is TimeUnit.UNKNOWN:
+        # Some portal records give a bare number; "1" alone would read as an answer.
+        return f"{value} (nguồn không ghi đơn vị)"
+    return f"{value} {UNIT_LABELS[time.unit]}"
 
 
 def render_fee(fee: Fee) -> str:
