@@ -12,24 +12,27 @@ from answer_service.schemas import AnswerIn, AnswerOut, SuggestIn, SuggestOut
 router = APIRouter(prefix="/v1", tags=["answers"])
 
 
+def suggestion_interaction(body: SuggestIn, out: SuggestOut) -> Interaction:
+    """The quality record of one suggestion (typed, or live during a call)."""
+    citizen = " ".join(t.text for t in body.conversation if t.speaker == "citizen")
+    return Interaction(
+        kind="suggest",
+        channel=body.channel,
+        question=f"{citizen} {body.transcript}".strip()[-2_000:],
+        route=out.route,
+        confidence=out.confidence,
+        answered=bool(out.procedures or out.route_guidance),
+        procedure_codes=tuple(p.facts.code for p in out.procedures),
+        reply=out.suggested_reply,
+        took_ms=out.took_ms,
+    )
+
+
 @router.post("/suggest")
 def suggest(body: SuggestIn, service: ServiceDep, request: Request) -> SuggestOut:
     """Suggestions for the operator from the conversation so far."""
     out = service.suggest(body)
-    citizen = " ".join(t.text for t in body.conversation if t.speaker == "citizen")
-    out.interaction_id = get_quality(request).record(
-        Interaction(
-            kind="suggest",
-            channel=body.channel,
-            question=f"{citizen} {body.transcript}".strip()[-2_000:],
-            route=out.route,
-            confidence=out.confidence,
-            answered=bool(out.procedures or out.route_guidance),
-            procedure_codes=tuple(p.facts.code for p in out.procedures),
-            reply=out.suggested_reply,
-            took_ms=out.took_ms,
-        )
-    )
+    out.interaction_id = get_quality(request).record(suggestion_interaction(body, out))
     return out
 
 

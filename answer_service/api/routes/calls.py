@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
@@ -25,6 +25,8 @@ from fastapi import APIRouter, Depends, FastAPI, Request, WebSocket, WebSocketDi
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from answer_service.api.routes.answers import suggestion_interaction
+from answer_service.schemas import SuggestIn, SuggestOut
 from search.errors import PlatformError
 from telephony_bridge.hub import Message, open_hub
 from telephony_bridge.live import LiveCalls
@@ -41,6 +43,24 @@ KEEPALIVE_SECONDS = 15.0
 DEFAULT_TRANSFER_REASON = "Chuyển cuộc gọi khẩn tới cơ quan chức năng"
 
 
+def recorded_suggest(app: FastAPI) -> Callable[[SuggestIn], SuggestOut]:
+    """``AnswerService.suggest`` whose live suggestions are recorded for quality review too.
+
+    The record gives each suggestion its ``interaction_id``, so the operator can mark a live
+    suggestion useful, wrong or missing as a typed one.
+    """
+    service = app.state.service
+
+    def suggest(body: SuggestIn) -> SuggestOut:
+        out = service.suggest(body)
+        quality = getattr(app.state, "quality", None)
+        if quality is not None:
+            out.interaction_id = quality.record(suggestion_interaction(body, out))
+        return out
+
+    return suggest
+
+
 @asynccontextmanager
 async def live_calls_lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start ``LiveCalls`` on the configured hub (and the embedded bridge when asked for)."""
@@ -52,7 +72,7 @@ async def live_calls_lifespan(app: FastAPI) -> AsyncIterator[None]:
     hub = open_hub(settings.redis_url, prefix=settings.redis_prefix)
     live = LiveCalls(
         hub,
-        app.state.service.suggest,
+        recorded_suggest(app),
         debounce_ms=settings.debounce_ms,
         route_transfer=settings.route_transfer,
         agencies=settings.agency_endpoints.keys(),

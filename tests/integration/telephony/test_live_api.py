@@ -131,6 +131,11 @@ def test_live_call_from_screen_pop_to_transfer(
     assert first["revision"] == 1
     assert first["suggestion"]["procedures"][0]["facts"]["code"] == SWIFTLET
     assert [s["revision"] for s in suggestions] == sorted(s["revision"] for s in suggestions)
+    # Live suggestions are recorded for quality review, so the operator can rate them.
+    quality = client.app.state.quality  # type: ignore[attr-defined]
+    recorded = quality.interaction(first["suggestion"]["interaction_id"])
+    assert recorded["kind"] == "suggest" and recorded["channel"] == "phone"
+    assert recorded["procedure_codes"][0] == SWIFTLET
     transferred = [e for e in events if e["type"] == "call_transferred"][0]
     assert transferred["actor"] == f"operator:{operator.user.username}"
     ticket = tickets.get(ticket_id)
