@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
@@ -156,10 +157,14 @@ def poll_mailbox(self: Any) -> int:
 
 @shared_task(name=ChannelTask.REQUEUE_STALE.value, bind=True, soft_time_limit=60)
 def requeue_stale(self: Any) -> int:
-    """Queue again the messages stored but never processed (a lost task, a broker restart)."""
+    """Queue again the messages stored but never processed (a lost task, a broker restart).
+
+    Only messages older than the task's expiry: a younger one may still wait in the queue,
+    and queuing it again would only add a copy that finds the message claimed.
+    """
     runtime = worker_parts().runtime
     dispatcher = CeleryDispatcher(self.app)
-    stale = runtime.store.unprocessed()
+    stale = runtime.store.unprocessed(older_than=timedelta(seconds=PROCESS_EXPIRES_S))
     for message_id in stale:
         dispatcher.submit(message_id)
     if stale:

@@ -78,12 +78,17 @@ class TestChannelCeleryApp:
         fresh = harness.store.record_inbound(
             channel="zalo", thread_key="79", text="khai sinh", dedupe_key="fresh"
         )
+        # Ten minutes old: its task may still wait in the queue (tasks expire after 15).
+        queued = harness.store.record_inbound(
+            channel="zalo", thread_key="80", text="khai sinh", dedupe_key="queued"
+        )
         with harness.store.engine.begin() as connection:
-            connection.execute(
-                update(MessageRow)
-                .where(MessageRow.id == lost)
-                .values(created_at=utcnow() - timedelta(minutes=10))
-            )
+            for message_id, age in ((lost, 20), (queued, 10)):
+                connection.execute(
+                    update(MessageRow)
+                    .where(MessageRow.id == message_id)
+                    .values(created_at=utcnow() - timedelta(minutes=age))
+                )
         app = create_channel_celery_app(eager_settings)
         app.loader.import_default_modules()
 
@@ -92,3 +97,4 @@ class TestChannelCeleryApp:
         assert count == 1
         assert harness.store.get_message(lost).outcome == "answered"  # type: ignore[arg-type, union-attr]
         assert harness.store.get_message(fresh).processed_at is None  # type: ignore[arg-type, union-attr]
+        assert harness.store.get_message(queued).processed_at is None  # type: ignore[arg-type, union-attr]
