@@ -23,8 +23,6 @@ from answer_service.channels.errors import (
     ProviderError,
     UnsignedWebhook,
 )
-from answer_service.channels.store import Conversation, StoredMessage
-from answer_service.channels.text import cut_text
 
 logger = logging.getLogger(__name__)
 
@@ -141,21 +139,3 @@ class GraphClient:
                 provider_code=str(error.get("code")),
             )
         return str(data.get("message_id", ""))
-
-
-class MessengerSender:
-    def __init__(self, client: GraphClient, *, max_chars: int = 2000) -> None:
-        self.client = client
-        self.max_chars = max_chars
-
-    def send(
-        self,
-        conversation: Conversation,
-        text: str,
-        *,
-        link: str = "",
-        reply_to: StoredMessage | None = None,
-    ) -> dict[str, Any]:
-        full = f"{text}\n{link}" if link else text
-        mid = self.client.send_text(conversation.thread_key, cut_text(full, self.max_chars))
-        return {"provider_message_id": mid}

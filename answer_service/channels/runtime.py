@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING
 import httpx
 
 from answer_service.channels.mail import EmailSender, ImapMailbox, SmtpMailer
-from answer_service.channels.messenger import GraphClient, MessengerSender
+from answer_service.channels.messenger import GraphClient
 from answer_service.channels.processor import Answerer, ChannelSender, MessageProcessor
-from answer_service.channels.senders import SmsSender, WebChatSender
+from answer_service.channels.senders import ChatSender, SmsSender, WebChatSender
 from answer_service.channels.settings import ChannelSettings
 from answer_service.channels.sms.gateways import EsmsGateway, SmsGateway, SpeedSmsGateway
 from answer_service.channels.sms.onestop import HttpDossierLookup
 from answer_service.channels.store import ConversationStore
-from answer_service.channels.zalo import ZaloClient, ZaloSender, ZaloTokenStore
+from answer_service.channels.zalo import ZaloClient, ZaloTokenStore
 from tickets.intake import Channel, TicketIntake
 
 if TYPE_CHECKING:
@@ -120,8 +120,8 @@ class ChannelRuntime:
     def senders(self) -> dict[str, ChannelSender]:
         s = self.settings
         return {
-            Channel.ZALO.value: ZaloSender(self.zalo_client(), max_chars=s.zalo_max_chars),
-            Channel.FACEBOOK.value: MessengerSender(
+            Channel.ZALO.value: ChatSender(self.zalo_client(), max_chars=s.zalo_max_chars),
+            Channel.FACEBOOK.value: ChatSender(
                 GraphClient(
                     self.http,
                     graph_base=s.messenger_graph_base,

@@ -35,8 +35,6 @@ from answer_service.channels.errors import (
     ProviderError,
     UnsignedWebhook,
 )
-from answer_service.channels.store import Conversation, StoredMessage
-from answer_service.channels.text import cut_text
 
 logger = logging.getLogger(__name__)
 
@@ -306,23 +304,3 @@ class ZaloClient:
                 provider_code=str(error),
             )
         raise ProviderError("Zalo send failed after a token refresh")
-
-
-class ZaloSender:
-    """Sends into a Zalo conversation (the thread key is the user id)."""
-
-    def __init__(self, client: ZaloClient, *, max_chars: int = 2000) -> None:
-        self.client = client
-        self.max_chars = max_chars
-
-    def send(
-        self,
-        conversation: Conversation,
-        text: str,
-        *,
-        link: str = "",
-        reply_to: StoredMessage | None = None,
-    ) -> dict[str, Any]:
-        full = f"{text}\n{link}" if link else text
-        message_id = self.client.send_text(conversation.thread_key, cut_text(full, self.max_chars))
-        return {"provider_message_id": message_id}
