@@ -75,8 +75,9 @@ def create_app(
 ) -> FastAPI:
     """Build the app; ``service`` is opened from ``settings`` at start-up when not given.
 
-    ``quality`` keeps the interactions for review; when neither it nor ``settings`` is given
-    beside an injected ``service`` (tests), an in-memory store is used.
+    ``quality`` keeps the interactions for review. An injected ``service`` without
+    ``settings`` (tests, tools) gets an in-memory quality store and, unless the caller put a
+    ticket service or ticket settings on ``app.state``, a scratch ticket database.
     """
     answer_settings = AnswerSettings()
     limit = max_body_bytes or answer_settings.max_body_bytes
