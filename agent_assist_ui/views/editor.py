@@ -8,6 +8,7 @@ sync when the national portal changed.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pandas as pd
@@ -215,6 +216,19 @@ def _proposals_tab() -> None:
                     )
 
 
+WORKER_HINT_AFTER_S = 30.0
+
+
+def waiting_hint(state: str, waited_s: float) -> str | None:
+    """What to tell an editor whose sync has waited in the queue for ``waited_s`` seconds."""
+    if state != "PENDING" or waited_s < WORKER_HINT_AFTER_S:
+        return None
+    return (
+        f"Yêu cầu đã chờ {waited_s:.0f} giây mà chưa có tiến trình nền nào nhận. Hãy kiểm tra "
+        "rằng `hotline worker` đang chạy và dùng cùng hàng đợi (HOTLINE_BROKER_URL) với dịch vụ."
+    )
+
+
 @st.fragment(run_every=3)
 def _sync_progress() -> None:
     task_id = st.session_state.get("editor_sync_task")
@@ -226,6 +240,9 @@ def _sync_progress() -> None:
     st.markdown(
         f"**Đồng bộ thủ công** `{task_id}`: {SYNC_STATES.get(task['state'], task['state'])}"
     )
+    started = st.session_state.get("editor_sync_started", time.monotonic())
+    if hint := waiting_hint(task["state"], time.monotonic() - started):
+        st.warning(hint)
     for run in task.get("running", []):
         st.info(
             f"Nguồn {run['source']} đang đồng bộ: đã ghi {run['records_written']} bản ghi thay "
@@ -285,6 +302,7 @@ def _sync_tab() -> None:
         started = call(lambda http: http.start_sync(None))
         if started is not None:
             remember("editor_sync_task", started["task_id"])
+            remember("editor_sync_started", time.monotonic())
             st.success("Đã đưa yêu cầu đồng bộ vào hàng đợi.")
     _sync_progress()
 
