@@ -125,6 +125,11 @@ class Catalog:
         _Base.metadata.create_all(self._engine)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
 
+    @property
+    def engine(self) -> Engine:
+        """The catalog's engine, for readers that keep a table of their own beside it."""
+        return self._engine
+
     @contextmanager
     def _session(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():

@@ -33,7 +33,7 @@ from typing import Annotated, Any, Protocol
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import JSON, DateTime, Integer, String, Text, create_engine, func, select
+from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
@@ -300,12 +300,12 @@ class KnowledgeEditorStore:
     """The editor's reads of the catalog and its own table of local notes.
 
     Args:
-        database_url: The catalog's SQLAlchemy URL; the notes table is created there.
+        engine: The catalog's engine (``Catalog.engine``); the notes table is created there.
+            The store shares the catalog's connections and leaves closing them to it.
     """
 
-    def __init__(self, database_url: str) -> None:
-        connect_args = {"timeout": 30} if database_url.startswith("sqlite") else {}
-        self._engine: Engine = create_engine(database_url, connect_args=connect_args)
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
         _NotesBase.metadata.create_all(self._engine)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
 
@@ -313,9 +313,6 @@ class KnowledgeEditorStore:
     def _session(self) -> Iterator[Session]:
         with self._sessions() as session, session.begin():
             yield session
-
-    def close(self) -> None:
-        self._engine.dispose()
 
     def records(self, *, query: str, kind: str, limit: int, offset: int) -> RecordPage:
         """Records whose title or code contains the query; without diacritics, folded."""
@@ -468,7 +465,7 @@ def get_store(request: Request, service: ServiceDep) -> KnowledgeEditorStore:
     """One store per app, on the catalog the service reads."""
     store: KnowledgeEditorStore | None = getattr(request.app.state, "knowledge_store", None)
     if store is None:
-        store = KnowledgeEditorStore(service.catalog.database_url)
+        store = KnowledgeEditorStore(service.catalog.engine)
         request.app.state.knowledge_store = store
     return store
 

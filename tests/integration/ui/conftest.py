@@ -17,9 +17,6 @@ def live_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServi
     live.stop()
     live.service.engine.close()
     live.service.catalog.close()
-    store = getattr(live.app.state, "knowledge_store", None)
-    if store is not None:
-        store.close()
 
 
 @pytest.fixture
