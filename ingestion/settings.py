@@ -7,6 +7,7 @@ The defaults are the embedded ones: everything under ``./var``, no server to ins
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,14 @@ from search.errors import ConfigurationError
 def default_shared_data() -> Path:
     """``../shared/data`` beside the working tree, where the project's real data lives."""
     return Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_data_dir() -> Path:
+    """The data directory every part shares: ``HOTLINE_DATA_DIR`` (``hotline --data-dir`` sets
+    it), else ``./var``. The ticket, channel and telephony settings default to it, so that
+    their files sit beside the index, not in a ./var of whatever folder a process started in.
+    """
+    return Path(os.environ.get("HOTLINE_DATA_DIR") or "var")
 
 
 class Settings(BaseSettings):

@@ -7,18 +7,17 @@ timing.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingestion.settings import shared_data_dir
+
 
 def _default_state_path() -> Path:
-    # The same data directory as the catalog and the tickets (``hotline --data-dir`` sets it), so
-    # that a deployment's bridge state does not land in whatever folder the command ran from.
-    return Path(os.environ.get("HOTLINE_DATA_DIR") or "var") / "telephony-state.sqlite"
+    return shared_data_dir() / "telephony-state.sqlite"
 
 
 class BridgeSettings(BaseSettings):

@@ -8,12 +8,12 @@ PostgreSQL (``postgresql+psycopg://postgres@127.0.0.1:5432/<db>``).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from ingestion.settings import shared_data_dir
 from tickets.intake import TicketKind
 
 BUNDLED_HOLIDAYS = Path(__file__).resolve().parent / "data" / "holidays.json"
@@ -29,11 +29,6 @@ DEFAULT_SLA_DAYS: dict[str, int] = {
 """Working days a ticket of each kind may take before it is overdue."""
 
 
-def _default_data_dir() -> Path:
-    # The ingestion settings call the same directory HOTLINE_DATA_DIR; share it, as the brief asks.
-    return Path(os.environ.get("HOTLINE_DATA_DIR") or "var")
-
-
 class TicketSettings(BaseSettings):
     """Database, deadlines, holidays, tokens and rate limits of the ticket system."""
 
@@ -42,7 +37,7 @@ class TicketSettings(BaseSettings):
     )
 
     database_url: str = Field("", description="SQLAlchemy URL; default SQLite in the data dir.")
-    data_dir: Path = Field(default_factory=_default_data_dir)
+    data_dir: Path = Field(default_factory=shared_data_dir)
     sla_working_days: dict[str, int] = Field(
         default_factory=lambda: dict(DEFAULT_SLA_DAYS),
         description="Working days per ticket kind before a ticket is overdue.",

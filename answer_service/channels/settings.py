@@ -7,18 +7,13 @@ providers; tests point them at loopback servers.
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-
-def _default_data_dir() -> Path:
-    # ``hotline --data-dir`` sets HOTLINE_DATA_DIR; the channels' files belong beside the index,
-    # not in a ./var of whatever folder the process was started from.
-    return Path(os.environ.get("HOTLINE_DATA_DIR") or "var")
+from ingestion.settings import shared_data_dir
 
 
 class ChannelSettings(BaseSettings):
@@ -28,7 +23,7 @@ class ChannelSettings(BaseSettings):
 
     database_url: str = Field("", description="Conversation store; default SQLite in data_dir.")
     data_dir: Path = Field(
-        default_factory=_default_data_dir, description="Where the default store and tokens live."
+        default_factory=shared_data_dir, description="Where the default store and tokens live."
     )
     broker_url: str = Field("", description="Celery broker; default SQLite in data_dir.")
     result_backend: str = ""
