@@ -7,8 +7,9 @@ import time
 from dataclasses import dataclass
 
 from answer_service.compose import compose_answer
-from answer_service.facts import key_facts
+from answer_service.facts import KeyFacts
 from answer_service.llm import LlmRephraser
+from answer_service.procedures import CachedProcedure, ProcedureCache
 from answer_service.routing import Route, RouteDecision, classify_route
 from answer_service.schemas import (
     AnswerOut,
@@ -165,11 +166,21 @@ class AnswerService:
     abstain_below: float = 0.75
     rephraser: LlmRephraser | None = None
 
+    def __post_init__(self) -> None:
+        self.procedures = ProcedureCache(self.catalog)
+
     def procedure(self, code: str) -> Procedure:
-        record = self.catalog.find_by_code(code.strip())
-        if record is None:
+        return self._by_code(code).procedure
+
+    def facts(self, code: str) -> KeyFacts:
+        """The key facts of the procedure with this code."""
+        return self._by_code(code).facts
+
+    def _by_code(self, code: str) -> CachedProcedure:
+        found = self.procedures.by_code(code.strip())
+        if found is None:
             raise SearchError(f"no procedure with code {code!r}", error_code=ErrorCode.NOT_FOUND)
-        return Procedure.model_validate(record.normalized)
+        return found
 
     def search(self, query: str, *, top_k: int, filters: FiltersIn | None) -> SearchOut:
         started = time.perf_counter()
@@ -201,10 +212,11 @@ class AnswerService:
         curated: list[CuratedOut] = []
         for hit in result.hits:
             if hit.doc_kind == "procedure" and len(procedures) < request.top_k:
-                record = self.catalog.get_record(hit.doc_id)
-                if record is not None:
-                    facts = key_facts(Procedure.model_validate(record.normalized))
-                    procedures.append(ProcedureSuggestion(facts=facts, score=round(hit.score, 5)))
+                found = self.procedures.by_doc_id(hit.doc_id)
+                if found is not None:
+                    procedures.append(
+                        ProcedureSuggestion(facts=found.facts, score=round(hit.score, 5))
+                    )
             elif hit.doc_kind == "curated_answer" and hit.matched:
                 curated.append(
                     CuratedOut(

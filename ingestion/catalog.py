@@ -229,6 +229,35 @@ class Catalog:
             row = session.get(KnowledgeRecordRow, doc_id)
             return _to_stored(row) if row else None
 
+    def content_hash(self, doc_id: str) -> str | None:
+        """The stored record's content hash, without reading the record: a cheap freshness check."""
+        with self._session() as session:
+            return session.scalar(
+                select(KnowledgeRecordRow.content_hash).where(KnowledgeRecordRow.doc_id == doc_id)
+            )
+
+    def procedure_ref(self, code: str) -> tuple[str, str] | None:
+        """The doc id and content hash of the procedure with this code, if one is stored."""
+        with self._session() as session:
+            rows = session.execute(
+                select(
+                    KnowledgeRecordRow.doc_id,
+                    KnowledgeRecordRow.content_hash,
+                    KnowledgeRecordRow.kind,
+                ).where(KnowledgeRecordRow.code == code)
+            ).all()
+        return next(((d, h) for d, h, kind in rows if kind == "procedure"), None)
+
+    def normalized(self, doc_id: str) -> tuple[str, dict[str, Any]] | None:
+        """The content hash and normalized form of one record (not its raw form)."""
+        with self._session() as session:
+            row = session.execute(
+                select(KnowledgeRecordRow.content_hash, KnowledgeRecordRow.normalized).where(
+                    KnowledgeRecordRow.doc_id == doc_id
+                )
+            ).first()
+        return (row[0], row[1]) if row else None
+
     def find_by_code(self, code: str) -> StoredRecord | None:
         with self._session() as session:
             # Select on the code alone: with the kind in the same WHERE, SQLite walks the kind

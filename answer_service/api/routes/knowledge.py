@@ -40,7 +40,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sess
 
 from answer_service.api.deps import ServiceDep
 from answer_service.api.routes.procedures import CODE_PATTERN
-from answer_service.facts import KeyFacts, key_facts
+from answer_service.facts import KeyFacts
 from ingestion.catalog import KnowledgeRecordRow, SyncReport, SyncRunRow
 from search.errors import ErrorCode, PlatformError
 from search.models import Section
@@ -585,7 +585,7 @@ def record_detail(
 @router.get("/procedures/{code}/facts")
 def facts_with_local(code: CodePath, service: ServiceDep, store: StoreDep) -> FactsWithLocal:
     """The national key facts with the province's local notes beside them."""
-    return FactsWithLocal(facts=key_facts(service.procedure(code)), local=store.notes(code))
+    return FactsWithLocal(facts=service.facts(code), local=store.notes(code))
 
 
 @router.get("/procedures/{code}/local")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Path
 
 from answer_service.api.deps import ServiceDep
-from answer_service.facts import KeyFacts, key_facts
+from answer_service.facts import KeyFacts
 from ingestion.models import Procedure
 
 router = APIRouter(prefix="/v1/procedures", tags=["procedures"])
@@ -26,4 +26,4 @@ def get_facts(
     service: ServiceDep, code: str = Path(pattern=CODE_PATTERN, max_length=20)
 ) -> KeyFacts:
     """The procedure's key facts, as the operator console shows them."""
-    return key_facts(service.procedure(code))
+    return service.facts(code)

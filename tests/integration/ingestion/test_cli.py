@@ -128,8 +128,14 @@ class TestErrors:
         assert not (tmp_path / "data").exists()
 
 
-def test_unknown_embedder_setting_is_refused_by_every_command(tmp_path: Path) -> None:
-    env = {**os.environ, "HOTLINE_EMBEDDER": "bogus", "HOTLINE_DATA_DIR": str(tmp_path)}
+@pytest.mark.parametrize(
+    ("variable", "name"),
+    [("HOTLINE_EMBEDDER", "embedder"), ("HOTLINE_QUERY_ENGINE", "query_engine")],
+)
+def test_unknown_embedder_setting_is_refused_by_every_command(
+    tmp_path: Path, variable: str, name: str
+) -> None:
+    env = {**os.environ, variable: "bogus", "HOTLINE_DATA_DIR": str(tmp_path)}
     done = subprocess.run(
         [sys.executable, "-m", "ingestion", "status"],
         env=env,
@@ -138,7 +144,7 @@ def test_unknown_embedder_setting_is_refused_by_every_command(tmp_path: Path) ->
         timeout=120,
     )
     assert done.returncode == 2
-    assert "embedder must be one of" in done.stderr
+    assert f"{name} must be one of" in done.stderr
     assert "Traceback" not in done.stderr
 
 

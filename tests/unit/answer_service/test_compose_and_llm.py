@@ -309,11 +309,20 @@ class _StandInEngine:
 
 
 class _StandInCatalog:
-    def __init__(self, procedure: Procedure) -> None:
-        self.normalized = procedure.model_dump(mode="json")
+    """The three reads the answer service's procedure cache makes, for the one procedure."""
 
-    def find_by_code(self, code: str) -> SimpleNamespace | None:
-        return SimpleNamespace(normalized=self.normalized) if code == CODE else None
+    def __init__(self, procedure: Procedure) -> None:
+        self.record = procedure.model_dump(mode="json")
+        self.doc_id = f"procedure:{CODE}"
+
+    def procedure_ref(self, code: str) -> tuple[str, str] | None:
+        return (self.doc_id, "hash") if code == CODE else None
+
+    def content_hash(self, doc_id: str) -> str | None:
+        return "hash" if doc_id == self.doc_id else None
+
+    def normalized(self, doc_id: str) -> tuple[str, dict[str, Any]] | None:
+        return ("hash", self.record) if doc_id == self.doc_id else None
 
 
 def service_with(rephraser: LlmRephraser) -> AnswerService:

