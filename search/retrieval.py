@@ -7,6 +7,10 @@ that one procedure with many matching sections does not fill the list:
 - lexical over overview chunks (the words of the procedure's name and result);
 - dense over overview chunks (the meaning of the name, for paraphrases).
 
+The head of the fused list is then ranked once more, by how much of each document's name the
+query says, and that fourth list is fused in too (``search.name_match``): it tells sibling
+procedures apart ("cấp" / "cấp lại" / "cấp đổi", "ở trong nước" / "ở nước ngoài").
+
 A procedure code in the query ("1.001193", "1.000948.H38") is looked up exactly and put first.
 """
 
@@ -22,6 +26,7 @@ from pydantic import BaseModel, Field
 from search.embedders import DenseEmbedder, QueryBatcher
 from search.index.protocol import HybridIndex, IndexFilter
 from search.models import Chunk, ScoredChunk, Section
+from search.name_match import rerank_by_name
 from search.query import AnalyzedQuery, QueryAnalyzer
 from search.rerankers import CrossEncoderReranker
 
@@ -66,13 +71,19 @@ class DocumentHit(BaseModel):
 
 @dataclass
 class RetrievalWeights:
-    """Weights of the fused lists and the fusion constant (smaller k favours top ranks)."""
+    """Weights of the fused lists and the fusion constant (smaller k favours top ranks).
+
+    ``name_match`` weighs the ranking of the first ``name_match_depth`` fused hits by name
+    coverage (see ``search.name_match``); 0 turns it off.
+    """
 
     lexical_all: float = 1.0
     lexical_overview: float = 1.0
     dense_overview: float = 2.0
     rrf_k: int = 10
     candidates: int = 50
+    name_match: float = 2.0
+    name_match_depth: int = 10
 
 
 @dataclass
@@ -166,6 +177,13 @@ class HybridRetriever:
                 self.index.query_dense(vector, limit=w.candidates, query_filter=overview),
             )
         hits = self._fuse(lists, w.rrf_k)
+        hits = rerank_by_name(
+            hits,
+            [analyzed.text, *analyzed.expansions],
+            weight=w.name_match,
+            depth=w.name_match_depth,
+            rrf_k=w.rrf_k,
+        )
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)
         hits = self._exact_codes(analyzed, query_filter) + [

@@ -1,0 +1,156 @@
+"""The name-coverage list fused over the head of the hybrid ranking (``search.name_match``).
+
+Sibling procedures share most of their name; the tests check that the sibling whose name the
+question says best moves up, that nothing moves when the question covers no name, and that the
+retriever applies the list by default and not when its weight is 0. The retriever runs over a
+stub index that returns fixed lists, so the fused order is known in advance.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from search.models import Chunk, ScoredChunk, Section, SparseVector
+from search.name_match import NAME_MATCH_LIST, name_coverage, rerank_by_name, word_pairs
+from search.query import QueryAnalyzer
+from search.retrieval import DocumentHit, HybridRetriever, RetrievalWeights
+from search.text.synonyms import SynonymDictionary
+
+FOREIGN = "Đổi giấy phép lái xe hoặc bằng lái xe của người nước ngoài"
+PLAIN = "Đổi giấy phép lái xe"
+ISSUE = "Cấp giấy phép lái xe"
+OTHER = "Đăng ký khai sinh"
+
+
+def chunk(title: str, n: int) -> Chunk:
+    doc_id = f"procedure:3.00035{n}"
+    return Chunk(
+        chunk_id=f"{doc_id}#overview#0",
+        doc_id=doc_id,
+        doc_kind="procedure",
+        section=Section.OVERVIEW,
+        title=title,
+        text=title,
+        code=f"3.00035{n}",
+    )
+
+
+def hits_of(titles: list[str], rrf_k: int = 10) -> list[DocumentHit]:
+    """Hits in the given order, scored as one list of weight 1 would score them."""
+    return [
+        DocumentHit.from_chunk(chunk(title, n), 1 / (rrf_k + n + 1))
+        for n, title in enumerate(titles)
+    ]
+
+
+def titles(hits: list[DocumentHit]) -> list[str]:
+    return [h.title for h in hits]
+
+
+class TestWordPairs:
+    def test_pairs_are_folded_and_stop_at_punctuation(self) -> None:
+        assert word_pairs("Cấp lại hộ chiếu, thị thực") == {
+            "cap lai",
+            "lai ho",
+            "ho chieu",
+            "thi thuc",
+        }
+
+    def test_text_without_diacritics_gives_the_same_pairs(self) -> None:
+        assert word_pairs("doi giay phep lai xe") == word_pairs(PLAIN)
+
+    def test_one_syllable_alternatives_add_no_pair(self) -> None:
+        assert word_pairs("nhận cha, mẹ, con") == {"nhan cha"}
+
+
+class TestNameCoverage:
+    def test_the_plain_sibling_is_covered_more_than_the_qualified_one(self) -> None:
+        query = word_pairs("muốn đổi giấy phép lái xe")
+        assert name_coverage(PLAIN, query) == 1.0
+        assert name_coverage(FOREIGN, query) == pytest.approx(4 / 11)
+
+    def test_a_name_without_pairs_covers_nothing(self) -> None:
+        assert name_coverage("Hộ", word_pairs("hộ chiếu")) == 0.0
+
+
+class TestRerankByName:
+    def test_the_sibling_the_query_names_moves_up(self) -> None:
+        hits = hits_of([FOREIGN, PLAIN, OTHER])
+        reranked = rerank_by_name(hits, ["đổi giấy phép lái xe"], weight=2.0, depth=10, rrf_k=10)
+        assert titles(reranked) == [PLAIN, FOREIGN, OTHER]
+        assert reranked[0].list_scores[NAME_MATCH_LIST] == 1.0
+
+    def test_unaccented_query_moves_it_the_same_way(self) -> None:
+        hits = hits_of([FOREIGN, PLAIN, OTHER])
+        reranked = rerank_by_name(hits, ["doi giay phep lai xe"], weight=2.0, depth=10, rrf_k=10)
+        assert titles(reranked) == [PLAIN, FOREIGN, OTHER]
+
+    def test_a_query_that_covers_no_name_keeps_the_order(self) -> None:
+        hits = hits_of([FOREIGN, PLAIN, ISSUE, OTHER])
+        reranked = rerank_by_name(hits, ["hộ chiếu"], weight=2.0, depth=10, rrf_k=10)
+        assert titles(reranked) == titles(hits)
+        scores = [h.score for h in reranked]
+        assert scores == sorted(scores, reverse=True)
+
+    def test_hits_below_depth_are_left_alone(self) -> None:
+        hits = hits_of([OTHER, FOREIGN, PLAIN])
+        reranked = rerank_by_name(hits, ["đổi giấy phép lái xe"], weight=2.0, depth=2, rrf_k=10)
+        assert titles(reranked) == [FOREIGN, OTHER, PLAIN]
+        assert reranked[2] == hits[2]
+
+    def test_weight_zero_returns_the_hits_unchanged(self) -> None:
+        hits = hits_of([FOREIGN, PLAIN])
+        assert rerank_by_name(hits, [PLAIN], weight=0.0, depth=10, rrf_k=10) is hits
+
+    def test_input_is_not_changed(self) -> None:
+        hits = hits_of([FOREIGN, PLAIN, OTHER])
+        before = [h.model_dump() for h in hits]
+        rerank_by_name(hits, [PLAIN], weight=2.0, depth=10, rrf_k=10)
+        assert [h.model_dump() for h in hits] == before
+
+    @pytest.mark.parametrize(("weight", "depth", "name"), [(-1.0, 10, "weight"), (1.0, 0, "depth")])
+    def test_bad_arguments_raise(self, weight: float, depth: int, name: str) -> None:
+        with pytest.raises(ValueError, match=name):
+            rerank_by_name(hits_of([PLAIN, FOREIGN]), [PLAIN], weight=weight, depth=depth, rrf_k=10)
+
+
+class StubIndex:
+    """Returns the same chunks, in the same order, for every lexical query."""
+
+    def __init__(self, chunks: list[Chunk]) -> None:
+        self.chunks = chunks
+
+    def query_sparse(self, vector: SparseVector, **_: Any) -> list[ScoredChunk]:
+        return [ScoredChunk(chunk=c, score=10.0 - n) for n, c in enumerate(self.chunks)]
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        return [c for c in self.chunks if c.doc_id == doc_id]
+
+    def count(self, query_filter: Any = None) -> int:
+        return len(self.chunks)
+
+
+@pytest.fixture(scope="module")
+def analyzer() -> QueryAnalyzer:
+    return QueryAnalyzer(synonyms=SynonymDictionary.load())
+
+
+class TestHybridRetrieverNameMatch:
+    def retriever(self, analyzer: QueryAnalyzer, **weights: Any) -> HybridRetriever:
+        index = StubIndex([chunk(FOREIGN, 1), chunk(PLAIN, 2), chunk(ISSUE, 3)])
+        return HybridRetriever(
+            index=index,  # type: ignore[arg-type]  # a stub with the methods retrieve calls
+            analyzer=analyzer,
+            weights=RetrievalWeights(**weights),
+        )
+
+    def test_default_weights_put_the_named_sibling_first(self, analyzer: QueryAnalyzer) -> None:
+        result = self.retriever(analyzer).retrieve("đổi giấy phép lái xe", top_k=3)
+        assert titles(result.hits) == [PLAIN, FOREIGN, ISSUE]
+        assert set(result.lists) == {"lexical_all", "lexical_overview"}
+
+    def test_weight_zero_keeps_the_fused_order(self, analyzer: QueryAnalyzer) -> None:
+        result = self.retriever(analyzer, name_match=0.0).retrieve("đổi giấy phép lái xe", top_k=3)
+        assert titles(result.hits) == [FOREIGN, PLAIN, ISSUE]
