@@ -12,7 +12,7 @@ Three processes, as in production, all on this machine:
   service on a fresh SQLite database (``--postgres``: a fresh PostgreSQL database on
   127.0.0.1, dropped afterwards; ``--database-url`` for any other) and publishing on Redis;
 - this process: live assist (``LiveCalls``) on Redis with the real ``AnswerService`` on the
-  published index under ./var (it refuses to run unless ``/tmp/sync.log`` ends with "exit 0"),
+  published index under ./var (``HOTLINE_DATA_DIR`` for another; it stops when none is published),
   and the measuring console.
 
 The ``--calls`` callers dial in evenly over ``--ramp-seconds`` (10 s: ten new calls a second)
@@ -64,7 +64,6 @@ from telephony_bridge.settings import BridgeSettings  # noqa: E402
 from tests.utils.ari_server import FakeAriServer  # noqa: E402
 
 DEV_QUESTIONS = REPO.parent / "shared" / "data" / "eval" / "dev-questions.jsonl"
-SYNC_LOG = Path("/tmp/sync.log")
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TICKET_P95_TARGET_MS = 100.0
 SUGGESTION_P95_TARGET_MS = 300.0
@@ -86,13 +85,14 @@ def load_questions() -> list[str]:
 
 
 def open_answer_service() -> Any:
-    if not SYNC_LOG.exists() or not SYNC_LOG.read_text(errors="replace").rstrip().endswith(
-        "exit 0"
-    ):
-        raise SystemExit("the real index is not ready (/tmp/sync.log does not end with exit 0)")
     from answer_service.main import open_service
+    from ingestion.settings import get_settings
+    from search.index.published import current_generation
 
-    return open_service()
+    settings = get_settings()
+    if current_generation(settings.published_path) is None:
+        raise SystemExit(f"no published index under {settings.data_dir}: run `hotline sync` first")
+    return open_service(settings)
 
 
 class Console:
