@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from search.text.lexical import _PHRASE_BREAK, _TOKEN
+from search.text.lexical import PHRASE_BREAK, SYLLABLE
 from search.text.vietnamese import clean_text, fold_accents
 
 if TYPE_CHECKING:
@@ -44,8 +44,8 @@ def word_pairs(text: str) -> set[str]:
     "thi thuc"}``.
     """
     pairs: set[str] = set()
-    for phrase in _PHRASE_BREAK.split(clean_text(text)):
-        sylls = [fold_accents(t).lower() for t in _TOKEN.findall(phrase)]
+    for phrase in PHRASE_BREAK.split(clean_text(text)):
+        sylls = [fold_accents(t).lower() for t in SYLLABLE.findall(phrase)]
         pairs.update(f"{a} {b}" for a, b in zip(sylls, sylls[1:], strict=False))
     return pairs
 

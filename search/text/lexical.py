@@ -26,8 +26,8 @@ from search.models import SparseVector
 from search.text.vietnamese import clean_text, fold_accents
 
 # Phrases end at punctuation and line breaks; bigrams never cross them.
-_PHRASE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”'\n/\\|–—•*+=<>-]+")
-_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+PHRASE_BREAK = re.compile(r"[.,;:!?()\[\]{}\"“”'\n/\\|–—•*+=<>-]+")
+SYLLABLE = re.compile(r"[^\W_]+", re.UNICODE)
 
 # Words that carry no topic in a citizen's question. Dropped as single tokens only: a pair such
 # as "co phai" is still a token, and section texts keep them all.
@@ -76,8 +76,8 @@ class LexicalAnalyzer:
     def tokens(self, text: str, *, drop_stop_syllables: bool = False) -> LexicalTokens:
         counts: Counter[str] = Counter()
         length = 0
-        for phrase in _PHRASE_BREAK.split(clean_text(text)):
-            sylls = [_fold_lower(t) for t in _TOKEN.findall(phrase)]
+        for phrase in PHRASE_BREAK.split(clean_text(text)):
+            sylls = [_fold_lower(t) for t in SYLLABLE.findall(phrase)]
             if not sylls:
                 continue
             length += len(sylls)

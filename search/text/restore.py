@@ -23,7 +23,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
-from search.text.lexical import _PHRASE_BREAK, _TOKEN
+from search.text.lexical import PHRASE_BREAK, SYLLABLE
 from search.text.vietnamese import clean_text, fold_accents
 
 _MAX_CANDIDATES = 8
@@ -39,8 +39,8 @@ def _count(texts: Iterable[str]) -> tuple[Counter[str], Counter[str]]:
     unigrams: Counter[str] = Counter()
     bigrams: Counter[str] = Counter()
     for text in texts:
-        for phrase in _PHRASE_BREAK.split(clean_text(text).lower()):
-            sylls = _TOKEN.findall(phrase)
+        for phrase in PHRASE_BREAK.split(clean_text(text).lower()):
+            sylls = SYLLABLE.findall(phrase)
             unigrams.update(sylls)
             bigrams.update(f"{a} {b}" for a, b in zip(sylls, sylls[1:], strict=False))
     return unigrams, bigrams
@@ -153,8 +153,8 @@ class DiacriticRestorer:
     def restore(self, text: str) -> str:
         """The text with diacritics restored phrase by phrase; unknown words stay as typed."""
         pieces: list[str] = []
-        for phrase in _PHRASE_BREAK.split(text.lower()):
-            words = _TOKEN.findall(phrase)
+        for phrase in PHRASE_BREAK.split(text.lower()):
+            words = SYLLABLE.findall(phrase)
             if words:
                 pieces.append(" ".join(self._restore_words(words)))
         return ", ".join(pieces)
