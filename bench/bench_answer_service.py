@@ -51,8 +51,10 @@ from typing import Any
 
 import httpx
 
+from ingestion.settings import default_shared_data
+
 REPO = Path(__file__).resolve().parents[1]
-DEV_QUESTIONS = REPO.parent / "shared" / "data" / "eval" / "dev-questions.jsonl"
+DEV_QUESTIONS = default_shared_data() / "eval" / "dev-questions.jsonl"
 CONCURRENT_CLIENTS = 100
 P95_TARGET_MS = {"/v1/search": 30.0, "/v1/suggest": 60.0}
 THROUGHPUT_TARGET = 50.0  # requests a second, at 100 concurrent clients

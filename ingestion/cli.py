@@ -7,9 +7,11 @@ embedded defaults (Qdrant Edge and SQLite under ``./var``), with a progress bar 
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import logging
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -22,13 +24,40 @@ from search.errors import PlatformError
 logger = logging.getLogger(__name__)
 
 
+_NOISY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "urllib3",
+    "sentence_transformers",
+    "alembic.runtime.plugins",
+)
+
+
 def configure_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for noisy in ("httpx", "httpcore", "urllib3", "sentence_transformers"):
+    for noisy in _NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _worker_log_config(verbose: bool) -> dict[str, object]:
+    """uvicorn's logging, plus the application's loggers in the format of ``configure_logging``."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["formatters"]["application"] = {
+        "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    }
+    config["handlers"]["application"] = {
+        "class": "logging.StreamHandler",
+        "formatter": "application",
+        "stream": "ext://sys.stderr",
+    }
+    config["root"] = {"handlers": ["application"], "level": "DEBUG" if verbose else "INFO"}
+    config["loggers"].update({noisy: {"level": "WARNING"} for noisy in _NOISY_LOGGERS})
+    return config
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -56,12 +85,15 @@ def cmd_sync(args: argparse.Namespace) -> int:
     kb = KnowledgeBase(settings)
     try:
         for connector in connectors:
-            with tqdm(desc=connector.name, unit="rec", file=sys.stderr) as bar:
+            # On a terminal the bar redraws ten times a second; into a log file, every 30 s.
+            interval = 0.1 if sys.stderr.isatty() else 30.0
+            with tqdm(
+                desc=connector.name, unit="rec", file=sys.stderr, mininterval=interval
+            ) as bar:
 
                 def progress(done: int, total: int, bar: tqdm = bar) -> None:
                     bar.total = total
-                    bar.n = done
-                    bar.refresh()
+                    bar.update(done - bar.n)
 
                 report = kb.sync([connector], progress=progress)[0]
             print(
@@ -154,6 +186,10 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -170,6 +206,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             workers=args.workers,
+            # Worker processes start afresh: this is what logs the application there.
+            log_config=_worker_log_config(args.verbose),
             # Client addresses count for the rate limits: trust no X-Forwarded-For by default.
             proxy_headers=False,
         )
@@ -180,6 +218,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     # few seconds of loading stops at once. The app gets the settings so that ``--data-dir``
     # applies to its ticket and quality stores too.
     service = open_service(settings)
+    # uvicorn stops gracefully on SIGTERM, then restores this handler and raises the signal
+    # again; without one, that second SIGTERM kills the process before the ``finally`` below,
+    # and the private index copy stays on disk until the next start.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
             create_app(service, settings=settings),
@@ -266,8 +308,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     serve = sub.add_parser("serve", help="run the answer service")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8022)
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    serve.add_argument("--port", type=int, default=8022, help="port (default: %(default)s)")
     serve.add_argument(
         "--workers", type=int, default=1, help="worker processes (one per core suits two cores)"
     )

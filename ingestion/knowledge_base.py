@@ -245,7 +245,8 @@ def default_sources(settings: Settings) -> list[str]:
         return ["dump"]
     raise IngestionError(
         f"the portal {settings.portal_base_url} cannot be reached and there is no procedure "
-        "dump: give --dump PATH"
+        f"dump at {default_shared_data() / 'procedures'}: give --dump PATH, or set "
+        "HOTLINE_PROCEDURE_DUMP (or HOTLINE_SHARED_DATA to the folder holding the shared data)"
     )
 
 

@@ -18,7 +18,12 @@ from search.errors import ConfigurationError
 
 
 def default_shared_data() -> Path:
-    """``../shared/data`` beside the working tree, where the project's real data lives."""
+    """Where the project's real data lives: ``HOTLINE_SHARED_DATA``, else ``../shared/data``
+    beside the working tree. The main job's fallback dump, the evaluation and the benchmarks
+    read it."""
+    configured = os.environ.get("HOTLINE_SHARED_DATA")
+    if configured:
+        return Path(configured)
     return Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 

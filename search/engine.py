@@ -63,6 +63,8 @@ class SearchEngine:
             # (see QueryBatcher), where the model is also loaded.
             embedder = QueryBatcher(embedder)
             embedder.warm_up()
+            path = getattr(embedder.embedder, "query_path", type(embedder.embedder).__name__)
+            logger.info("query embeddings through %s", path)
         index: HybridIndex
         if settings.index_backend == "edge":
             # The writer owns the embedded index; serving processes read its published copies.

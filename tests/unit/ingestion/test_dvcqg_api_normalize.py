@@ -15,10 +15,11 @@ from ingestion.connectors.dvcqg_api import NationalPortalConnector
 from ingestion.errors import RecordError
 from ingestion.jurisdiction import in_jurisdiction
 from ingestion.models import RecordKind, SourceRecord, SubmissionChannel, TimeUnit
+from ingestion.settings import default_shared_data
 from search.errors import ConfigurationError
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
-FIXTURES = REPO_ROOT.parent / "shared" / "data" / "fixtures" / "dvcqg-api"
+FIXTURES = default_shared_data() / "fixtures" / "dvcqg-api"
 TACH_HO = FIXTURES / "details" / "019d2bf7-7f1e-71e3-be3e-7f22dce4ac4d.json"
 GIA_HAN = FIXTURES / "details-gia-lai" / "019d2bf7-cd62-75ce-b319-7b31d19fb35f.json"
 needs_shared_data = pytest.mark.skipif(

@@ -14,9 +14,10 @@ from ingestion.connectors.dump import ProcedureDumpConnector
 from ingestion.connectors.excel import STUB_WARNING, PortalExcelConnector
 from ingestion.errors import ConnectorError, RecordError
 from ingestion.models import RecordKind, SourceRecord, stable_hash
+from ingestion.settings import default_shared_data
 from search.errors import ConfigurationError
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+SHARED_DATA = default_shared_data()
 EXPORTS = SHARED_DATA / "procedures" / "portal_exports"
 DUMP = SHARED_DATA / "procedures" / "dvcqg-procedures.jsonl.gz"
 needs_exports = pytest.mark.skipif(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +24,9 @@ from ingestion.parsers.flattened import (
     parse_steps,
     parse_submission_methods,
 )
+from ingestion.settings import default_shared_data
 
-SHARED_DATA = Path(__file__).resolve().parents[3] / ".." / "shared" / "data"
+SHARED_DATA = default_shared_data()
 DUMP = SHARED_DATA / "procedures" / "dvcqg-procedures.jsonl.gz"
 needs_dump = pytest.mark.skipif(
     not DUMP.exists(), reason=f"shared data not found beside the repository (expected {DUMP})"
