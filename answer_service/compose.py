@@ -50,12 +50,24 @@ _ASPECT_CUES: dict[Aspect, tuple[str, ...]] = {
 }
 
 
+# "nộp hồ sơ" is the act of submitting ("nộp hồ sơ ở đâu": where), not a question about which
+# documents; it does not count as a cue for them.
+_SUBMITTING = re.compile(r"(?<!\w)nop (?:ho so|giay to)(?!\w)")
+
+
 def detect_aspects(question: str) -> list[Aspect]:
     text = fold_accents(clean_text(question)).lower()
+    without_submitting = _SUBMITTING.sub(" ", text)
     found = [
         aspect
         for aspect, cues in _ASPECT_CUES.items()
-        if any(re.search(rf"(?<!\w){re.escape(c)}(?!\w)", text) for c in cues)
+        if any(
+            re.search(
+                rf"(?<!\w){re.escape(c)}(?!\w)",
+                without_submitting if aspect is Aspect.DOCUMENTS else text,
+            )
+            for c in cues
+        )
     ]
     return found or [Aspect.STEPS, Aspect.DOCUMENTS, Aspect.TIME, Aspect.FEE]
 

@@ -160,6 +160,27 @@ class TestComposeAnswer:
     def test_cues_typed_without_diacritics_are_found(self) -> None:
         assert detect_aspects("le phi bao nhieu, nop o dau") == [Aspect.FEE, Aspect.WHERE]
 
+    @pytest.mark.parametrize(
+        ("question", "aspects"),
+        [
+            ("Xin phiếu lý lịch tư pháp thì nộp hồ sơ ở đâu?", [Aspect.WHERE]),
+            ("nop ho so o dau", [Aspect.WHERE]),
+            ("Nộp hồ sơ thế nào?", [Aspect.STEPS]),
+            ("Nộp hồ sơ thì cần những giấy tờ gì?", [Aspect.DOCUMENTS]),
+            ("Làm giấy phép cần những hồ sơ gì?", [Aspect.DOCUMENTS]),
+        ],
+    )
+    def test_submitting_a_dossier_is_not_a_question_about_documents(
+        self, question: str, aspects: list[Aspect]
+    ) -> None:
+        assert detect_aspects(question) == aspects
+
+    def test_a_where_question_is_answered_with_the_place_only(self) -> None:
+        composed = compose_answer(swiftlet_procedure(), "Nộp hồ sơ ở đâu?")
+
+        assert composed.aspects == [Aspect.WHERE]
+        assert Section.DOSSIER not in {c.section for c in composed.citations}
+
     def test_missing_facts_say_so_and_cite_the_overview(self) -> None:
         bare = Procedure(code=CODE, name="Thủ tục chưa có dữ liệu")
         composed = compose_answer(bare, "lệ phí bao nhiêu")
