@@ -16,6 +16,7 @@ tests); texts longer than one 512-token window are left to the engine.
 
 from __future__ import annotations
 
+import functools
 import logging
 import mmap
 import re
@@ -291,7 +292,7 @@ class TorchE5:
         with self._lock, torch.inference_mode():
             x = torch.from_numpy(words).reshape(len(batch), longest, self.hidden)
             valid = torch.from_numpy(mask)
-            vectors = _encoder(
+            vectors = _compiled(_encode_layers)(
                 x,
                 valid,
                 self._t["pos"],
@@ -344,8 +345,10 @@ def _encode_layers(
     return F.normalize(pooled, dim=-1).to(torch.float32)
 
 
+@functools.cache
 def _compiled(function: Any) -> Any:
-    """The function compiled with TorchScript; as it is where a torch release no longer has it.
+    """The function compiled with TorchScript (once, at the first load, not at import); as it is
+    where a torch release no longer has it.
 
     torch 2.9 and later call TorchScript deprecated (in favour of torch.compile, which needs a
     C++ tool chain at run time); it still compiles, and the warning is not the user's concern.
@@ -357,9 +360,6 @@ def _compiled(function: Any) -> Any:
     except Exception as exc:  # noqa: BLE001 - any failure leaves the eager function, which works
         logger.warning("TorchScript unavailable (%s): the encoder runs op by op", exc)
         return function
-
-
-_encoder = _compiled(_encode_layers)
 
 
 def _choose_dtype(name: str) -> torch.dtype:
