@@ -118,6 +118,7 @@ class EdgeHybridIndex:
         # when no write happened meanwhile, so nothing stale survives a write.
         self._chunks: dict[str, Chunk] = {}
         self._chunks_generation = 0
+        self._cache_lock = threading.Lock()
 
     @property
     def path(self) -> Path:
@@ -396,24 +397,28 @@ class EdgeHybridIndex:
     def _query(self, request: QueryRequest, action: str) -> list[ScoredChunk]:
         """Run a query for ids and scores; chunks come from the cache, or are read once."""
         shard = self._open_shard()
-        generation = self._chunks_generation
+        # Look up in the cache as it was when the query started: a write, or another query
+        # making room, replaces the dictionary rather than emptying it under this one.
+        with self._cache_lock:
+            generation, cache = self._chunks_generation, self._chunks
         with _engine_errors(action):
             points: list[ScoredPoint] = shard.query(request)
-            missing = [p.id for p in points if str(p.id) not in self._chunks]
+            missing = [p.id for p in points if str(p.id) not in cache]
             records = (
                 shard.retrieve(point_ids=missing, with_payload=True, with_vector=False)
                 if missing
                 else []
             )
         read = {str(r.id): chunk_from_payload(r.id, r.payload) for r in records}
-        if generation == self._chunks_generation:
-            if len(self._chunks) + len(read) > CHUNK_CACHE_SIZE:
-                self._chunks = {}
-            self._chunks.update(read)
+        with self._cache_lock:
+            if generation == self._chunks_generation:
+                if len(self._chunks) + len(read) > CHUNK_CACHE_SIZE:
+                    self._chunks = {}
+                self._chunks.update(read)
         found = []
         for point in points:
             key = str(point.id)
-            chunk = read.get(key) or self._chunks.get(key)
+            chunk = read.get(key) or cache.get(key)
             if chunk is None:  # deleted between the query and the read
                 continue
             # Both fields are checked already: the chunk when read, the score is the engine's.
@@ -421,8 +426,9 @@ class EdgeHybridIndex:
         return found
 
     def _forget_chunks(self) -> None:
-        self._chunks_generation += 1
-        self._chunks = {}
+        with self._cache_lock:
+            self._chunks_generation += 1
+            self._chunks = {}
 
     def _scroll(
         self,
