@@ -1,8 +1,9 @@
 """Parsed procedures and their key facts, kept between requests while the catalog agrees.
 
 A suggestion shows the key facts of three to five procedures, and the same few hundred
-procedures answer most questions. Reading a record's JSON from the catalog and validating it
-as a ``Procedure`` took more time than the search itself. The cache keeps each parsed
+procedures answer most questions. Reading a record's raw and normalized JSON from the catalog
+and validating it as a ``Procedure`` was about an eighth of the suggest route's samples in a
+profile under 100 concurrent clients. The cache keeps each parsed
 procedure with the content hash it was read at; every use reads the hash alone (a primary-key
 lookup of a short column), so a procedure a sync changed is read again at its next use.
 """
