@@ -209,11 +209,13 @@ class AnswerService:
             return self._routed_suggestion(decision, started)
         result = self.engine.search(text, top_k=request.top_k + 3)
         procedures: list[ProcedureSuggestion] = []
+        best: Procedure | None = None
         curated: list[CuratedOut] = []
         for hit in result.hits:
             if hit.doc_kind == "procedure" and len(procedures) < request.top_k:
                 found = self.procedures.by_doc_id(hit.doc_id)
                 if found is not None:
+                    best = best or found.procedure
                     procedures.append(
                         ProcedureSuggestion(facts=found.facts, score=round(hit.score, 5))
                     )
@@ -226,10 +228,7 @@ class AnswerService:
                         score=round(hit.score, 5),
                     )
                 )
-        reply = ""
-        if procedures:
-            best = self.procedure(procedures[0].facts.code)
-            reply = compose_answer(best, text).short_text
+        reply = compose_answer(best, text).short_text if best is not None else ""
         return SuggestOut(
             route=decision.route.value,
             route_reason=decision.reason,

@@ -36,6 +36,7 @@ import json
 import math
 import os
 import platform
+import random
 import shutil
 import socket
 import subprocess
@@ -207,8 +208,6 @@ async def run_paced(
     latency of a request counts from the moment it was due, not from when it went out, so a
     service that falls behind is charged for the wait (no coordinated omission).
     """
-    import random
-
     run = Run(endpoint=path, mode=f"paced {rate:g}/s", clients=clients)
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
     mean_gap = clients / rate

@@ -24,6 +24,7 @@ from search.errors import PlatformError
 logger = logging.getLogger(__name__)
 
 
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _NOISY_LOGGERS = (
     "httpx",
     "httpcore",
@@ -36,7 +37,7 @@ _NOISY_LOGGERS = (
 def configure_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=_LOG_FORMAT,
     )
     for noisy in _NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -47,9 +48,7 @@ def _worker_log_config(verbose: bool) -> dict[str, object]:
     from uvicorn.config import LOGGING_CONFIG
 
     config = copy.deepcopy(LOGGING_CONFIG)
-    config["formatters"]["application"] = {
-        "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"
-    }
+    config["formatters"]["application"] = {"format": _LOG_FORMAT}
     config["handlers"]["application"] = {
         "class": "logging.StreamHandler",
         "formatter": "application",

