@@ -52,6 +52,15 @@ def read_everyday_text(path: Path) -> list[str]:
     return [line for line in lines if line.strip() and not line.startswith("#")]
 
 
+def _with_case_of(typed: str, form: str) -> str:
+    """``form`` written in the case of ``typed``: all capitals, a capital first, or as it is."""
+    if len(typed) > 1 and typed.isupper():
+        return form.upper()
+    if typed[:1].isupper():
+        return form[:1].upper() + form[1:]
+    return form
+
+
 class BigramModel:
     """Syllable bigrams with Witten-Bell smoothing.
 
@@ -151,13 +160,31 @@ class DiacriticRestorer:
         return cls(payload["unigrams"], payload["bigrams"], everyday_path=everyday_path)
 
     def restore(self, text: str) -> str:
-        """The text with diacritics restored phrase by phrase; unknown words stay as typed."""
+        """The text with diacritics restored; unknown words stay as typed.
+
+        Only the letters change: each word keeps its case ("TNHH", "Ha Noi" → "Hà Nội") and the
+        punctuation and spacing between words stay where they were, so the embedding model
+        reads the sentence the citizen wrote, only with its accents back. Each phrase (the words
+        between punctuation marks) is restored as one sequence.
+        """
+        words = list(SYLLABLE.finditer(text))
+        if not words:
+            return text
+        forms: list[str] = []
+        phrase: list[str] = []
+        for i, match in enumerate(words):
+            if i and PHRASE_BREAK.search(text, words[i - 1].end(), match.start()):
+                forms += self._restore_words(phrase)
+                phrase = []
+            phrase.append(match.group(0).lower())
+        forms += self._restore_words(phrase)
         pieces: list[str] = []
-        for phrase in PHRASE_BREAK.split(text.lower()):
-            words = SYLLABLE.findall(phrase)
-            if words:
-                pieces.append(" ".join(self._restore_words(words)))
-        return ", ".join(pieces)
+        last = 0
+        for match, form in zip(words, forms, strict=True):
+            pieces += [text[last : match.start()], _with_case_of(match.group(0), form)]
+            last = match.end()
+        pieces.append(text[last:])
+        return "".join(pieces)
 
     def _p(self, word: str) -> float:
         p = self.corpus_share * self.corpus.p(word)

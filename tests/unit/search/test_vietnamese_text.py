@@ -143,6 +143,29 @@ class TestDiacriticRestorer:
         restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
         assert restorer.restore("xyzzy khai sinh") == "xyzzy khai sinh"
 
+    def test_case_punctuation_and_spacing_are_kept(self) -> None:
+        # The embedding model reads case and punctuation: "TNHH" is not "tnhh" to it.
+        restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
+        assert (
+            restorer.restore("Cap lai HO CHIEU, the nao?  Dang ky khai sinh.")
+            == "Cấp lại HỘ CHIẾU, thế nào?  Đăng ký khai sinh."
+        )
+
+    def test_phrases_are_restored_apart(self) -> None:
+        # "hộ chiếu" must not be read across a full stop: "ho. chieu" are two phrases, and a
+        # one-word phrase falls back on the word's own frequency.
+        restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
+        together = restorer._restore_words(["ho", "chieu"])
+        assert together == ["hộ", "chiếu"]
+        assert restorer.restore("ho. chieu") == (
+            f"{restorer._restore_words(['ho'])[0]}. {restorer._restore_words(['chieu'])[0]}"
+        )
+
+    def test_nothing_to_restore(self) -> None:
+        restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
+        assert restorer.restore("") == ""
+        assert restorer.restore("?!") == "?!"
+
     def test_save_and_load(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
         restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
         restorer.save(tmp_path / "lex.json.gz")
