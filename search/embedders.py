@@ -287,10 +287,14 @@ class QueryBatcher:
         return [f.result() for f in [self.submit(t) for t in texts]]
 
     def close(self) -> None:
+        """Stop the thread, and the model's own process when it runs in one."""
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout=5)
             self._thread = None
+        close = getattr(self.embedder, "close", None)
+        if callable(close):
+            close()
 
     def _ensure_thread(self) -> None:
         if self._thread is None:

@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from search.embedders import DenseEmbedder, QueryBatcher, create_embedder
+from search.embedding_process import ProcessEmbedder
 from search.index import HybridIndex, IndexFilter, open_index
 from search.index.published import PublishedIndex
 from search.query import QueryAnalyzer
@@ -59,11 +60,13 @@ class SearchEngine:
             else None
         )
         if embedder is not None:
+            if settings.query_process:
+                embedder = ProcessEmbedder(embedder)  # see search.embedding_process
             # Concurrent requests share one call of the model, always in the batcher's thread
             # (see QueryBatcher), where the model is also loaded.
             embedder = QueryBatcher(embedder)
             embedder.warm_up()
-            path = getattr(embedder.embedder, "query_path", type(embedder.embedder).__name__)
+            path = getattr(embedder.embedder, "query_path", "") or type(embedder.embedder).__name__
             logger.info("query embeddings through %s", path)
         index: HybridIndex
         if settings.index_backend == "edge":

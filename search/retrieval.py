@@ -205,6 +205,7 @@ class HybridRetriever:
     @staticmethod
     def _fuse(lists: dict[str, tuple[float, list[ScoredChunk]]], rrf_k: int) -> list[DocumentHit]:
         hits: dict[str, DocumentHit] = {}
+        kept: dict[str, set[str]] = {}  # the chunk ids in each hit's ``matched``
         for name, (weight, scored) in lists.items():
             best_rank: dict[str, int] = {}
             for item in scored:
@@ -212,13 +213,14 @@ class HybridRetriever:
                 hit = hits.get(doc_id)
                 if hit is None:
                     hit = hits[doc_id] = DocumentHit.from_chunk(item.chunk, 0.0)
+                    kept[doc_id] = set()
                 if doc_id not in best_rank:
                     best_rank[doc_id] = len(best_rank)
                     hit.list_scores[name] = item.score
-                if len(hit.matched) < 3 and all(
-                    m.chunk.chunk_id != item.chunk.chunk_id for m in hit.matched
-                ):
+                chunk_id = item.chunk.chunk_id
+                if len(hit.matched) < 3 and chunk_id not in kept[doc_id]:
                     hit.matched.append(item)
+                    kept[doc_id].add(chunk_id)
             for doc_id, rank in best_rank.items():
                 hits[doc_id].score += weight / (rrf_k + rank + 1)
                 hits[doc_id].ranks[name] = rank

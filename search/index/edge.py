@@ -116,7 +116,7 @@ class EdgeHybridIndex:
         # was most of a query's time (100 points: 1.4 ms with payloads, 0.2 ms without). A
         # write bumps the generation and empties the cache; a query stores what it read only
         # when no write happened meanwhile, so nothing stale survives a write.
-        self._chunks: dict[str, Chunk] = {}
+        self._chunks: dict[object, Chunk] = {}  # by the engine's point id (a UUID)
         self._chunks_generation = 0
         self._cache_lock = threading.Lock()
 
@@ -403,13 +403,13 @@ class EdgeHybridIndex:
             generation, cache = self._chunks_generation, self._chunks
         with _engine_errors(action):
             points: list[ScoredPoint] = shard.query(request)
-            missing = [p.id for p in points if str(p.id) not in cache]
+            missing = [p.id for p in points if p.id not in cache]
             records = (
                 shard.retrieve(point_ids=missing, with_payload=True, with_vector=False)
                 if missing
                 else []
             )
-        read = {str(r.id): chunk_from_payload(r.id, r.payload) for r in records}
+        read = {r.id: chunk_from_payload(r.id, r.payload) for r in records}
         with self._cache_lock:
             if generation == self._chunks_generation:
                 if len(self._chunks) + len(read) > CHUNK_CACHE_SIZE:
@@ -417,8 +417,7 @@ class EdgeHybridIndex:
                 self._chunks.update(read)
         found = []
         for point in points:
-            key = str(point.id)
-            chunk = read.get(key) or cache.get(key)
+            chunk = read.get(point.id) or cache.get(point.id)
             if chunk is None:  # deleted between the query and the read
                 continue
             # Both fields are checked already: the chunk when read, the score is the engine's.

@@ -79,9 +79,12 @@ class SynonymDictionary:
 
     def reload_if_changed(self) -> bool:
         """Reload from the file when an editor changed it; True when reloaded."""
-        if self.path is None or not self.path.exists():
+        if self.path is None:
             return False
-        mtime = self.path.stat().st_mtime
+        try:
+            mtime = self.path.stat().st_mtime  # one system call a query: no exists() first
+        except FileNotFoundError:
+            return False
         if mtime == self._mtime:
             return False
         fresh = SynonymDictionary.load(self.path)

