@@ -21,6 +21,9 @@ Usage (from the project's venv)::
    Then 100 clients send paced requests (``--rates``: 10 and 50 a second in all, at random
    moments) for ``--duration`` seconds, from asyncio and httpx: the latency under a steady
    load, counted from the moment each request was due.
+   After every concurrent and paced run the benchmark waits until the service has worked off
+   the requests still queued (two sequential searches in a row within three times the
+   sequential median), so that no run pays for the one before it.
 3. Prints a Markdown report with the machine, the results and the targets, and writes it to
    ``--output``. The load generator runs on the same machine as the service, so both share the
    cores; the load average at start and end says how busy the machine was otherwise.
@@ -266,6 +269,24 @@ def lua_string(text: str) -> str:
     while f"]{'=' * level}]" in text:
         level += 1
     return f"[{'=' * level}[{text}]{'=' * level}]"
+
+
+def settle(base_url: str, path: str, body: dict[str, Any], quiet_ms: float) -> float:
+    """Wait until the service has worked off what an earlier run left queued.
+
+    When wrk or the paced clients stop, up to ``clients`` requests are still queued in the
+    service; the next run would count the time they take. Sends one request at a time until
+    two in a row answer within ``quiet_ms`` (three times the sequential median), for at most a
+    minute. Returns the seconds waited.
+    """
+    started = time.perf_counter()
+    quick = 0
+    with httpx.Client(base_url=base_url, timeout=REQUEST_TIMEOUT_S) as client:
+        while quick < 2 and time.perf_counter() - started < 60:
+            sent = time.perf_counter()
+            client.post(path, json=body)
+            quick = quick + 1 if (time.perf_counter() - sent) * 1000 <= quiet_ms else 0
+    return time.perf_counter() - started
 
 
 def run_concurrent_wrk(
@@ -592,11 +613,20 @@ def main(argv: list[str] | None = None) -> int:
         data_dir, port=port, log_path=log_path, workers=args.workers
     ) as served:
         print(f"ready: {served.ready}", file=sys.stderr)
+        quiet_ms: dict[str, float] = {}
         for path in ("/v1/search", "/v1/suggest"):
             bodies = request_bodies(path, questions)
             run_sequential(served.base_url, path, bodies, min(20, len(bodies)))  # warm-up
             runs.append(run_sequential(served.base_url, path, bodies, args.sequential))
+            quiet_ms[path] = 3 * percentile(runs[-1].latencies_ms, 50)
             print(f"{path} sequential: {runs[-1].requests} requests", file=sys.stderr)
+
+        def quiet_down() -> None:
+            waited = settle(
+                served.base_url, "/v1/search", {"query": questions[0]}, quiet_ms["/v1/search"]
+            )
+            print(f"waited {waited:.1f} s for the queue to drain", file=sys.stderr)
+
         use_wrk = args.generator == "wrk" or (
             args.generator == "auto" and shutil.which("wrk") is not None
         )
@@ -614,6 +644,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
             runs.append(run)
             print(f"{path} concurrent: {run.requests} requests", file=sys.stderr)
+            quiet_down()
         for rate in args.rates:
             for path in ("/v1/search", "/v1/suggest"):
                 run = asyncio.run(
@@ -627,6 +658,7 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 )
                 runs.append(run)
+                quiet_down()
             print(f"{path} paced: {run.requests} requests", file=sys.stderr)
 
     report = render_report(

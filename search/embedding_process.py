@@ -10,8 +10,10 @@ computing two thirds of the time.
 
 ``ProcessEmbedder`` runs any embedder in a child process started for it: the child has its
 own interpreter and GIL, and only texts and vectors cross the pipe (a 30-word question is
-about 200 bytes out and 1.5 kB back). It is meant behind ``QueryBatcher``, which calls it from
-one thread; calls from several threads are serialized.
+about 200 bytes out and 1.5 kB back). Its OpenMP threads wait passively, so the model can use
+every core when the service is quiet and give them back at once when requests arrive. It is
+meant behind ``QueryBatcher``, which calls it from one thread; calls from several threads are
+serialized.
 
 If the child dies (killed, out of memory), the call that was waiting raises
 ``EmbeddingUnavailable`` and the next call starts a new child. The child is a fresh
@@ -136,7 +138,13 @@ class ProcessEmbedder:
             process = subprocess.Popen(
                 [sys.executable, "-m", "search.embedding_process", str(child_end.fileno())],
                 pass_fds=(child_end.fileno(),),
-                env={**os.environ, "PYTHONPATH": _import_path()},
+                env={
+                    **os.environ,
+                    "PYTHONPATH": _import_path(),
+                    # OpenMP threads that wait at a barrier sleep instead of spinning: the
+                    # spin would take the core a request thread of the parent needs.
+                    "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
+                },
             )
         finally:
             child_end.close()

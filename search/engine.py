@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from search.embedders import DenseEmbedder, QueryBatcher, create_embedder
@@ -55,6 +56,8 @@ class SearchEngine:
                 settings.embedder,
                 model=settings.embedder_model,
                 query_engine=settings.query_engine,
+                # In a process of its own the model may use every core (see ProcessEmbedder).
+                query_threads=_usable_cores() if settings.query_process else 1,
             )
             if with_embedder
             else None
@@ -119,3 +122,7 @@ class SearchEngine:
         if isinstance(self.embedder, QueryBatcher):
             self.embedder.close()
         self.index.close()
+
+
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
