@@ -22,6 +22,19 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
 
+def _run_script(path: Path) -> str:
+    """Run a Python file as a user would, from the repository; its standard output."""
+    return subprocess.run(
+        [sys.executable, str(path)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+
+
 def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -115,16 +128,7 @@ def test_the_child_stops_when_the_parent_dies(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    out = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    child = int(out.stdout.strip())
+    child = int(_run_script(script).strip())
     deadline = time.monotonic() + 10
     while not _gone(child) and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -142,16 +146,7 @@ def test_a_script_without_a_main_guard_works(tmp_path: Path) -> None:
         "embedder.close()\n",
         encoding="utf-8",
     )
-    out = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert out.stdout.strip() == "2"
+    assert _run_script(script).strip() == "2"
 
 
 def test_the_bundled_model_in_a_child_gives_the_in_process_vectors() -> None:
