@@ -42,7 +42,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from search.embedders import DenseEmbedder
-from search.errors import SearchError
+from search.errors import ErrorCode, SearchError
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +52,8 @@ _STOP_TIMEOUT_S = 5.0
 
 class EmbeddingUnavailable(SearchError):
     """The embedding process could not be started or died during a call."""
+
+    default_code = ErrorCode.EMBEDDER_UNAVAILABLE
 
 
 def _serve(connection: Connection) -> None:

@@ -31,6 +31,7 @@ class ErrorCode(Enum):
     RATE_LIMITED = ("rate_limited", 429)
     CONFIGURATION = ("configuration", 500)
     INDEX_UNAVAILABLE = ("index_unavailable", 503)
+    EMBEDDER_UNAVAILABLE = ("embedder_unavailable", 503)
     SOURCE_UNAVAILABLE = ("source_unavailable", 502)
     BAD_RECORD = ("bad_record", 422)
     INTERNAL = ("internal", 500)

@@ -24,6 +24,7 @@ from haystack import component
 from pydantic import BaseModel, Field
 
 from search.embedders import DenseEmbedder, QueryBatcher
+from search.embedding_process import EmbeddingUnavailable
 from search.index.protocol import HybridIndex, IndexFilter
 from search.models import Chunk, ScoredChunk, Section
 from search.name_match import rerank_by_name
@@ -171,11 +172,17 @@ class HybridRetriever:
                 self.index.query_sparse(sparse, limit=w.candidates, query_filter=overview),
             )
         if embedding is not None:
-            vector = embedding.result()
-            lists["dense_overview"] = (
-                w.dense_overview,
-                self.index.query_dense(vector, limit=w.candidates, query_filter=overview),
-            )
+            try:
+                vector = embedding.result()
+            except EmbeddingUnavailable as exc:
+                # The model's process died; the next query starts a new one. This query is
+                # answered from the lexical lists rather than not at all.
+                logger.warning("no dense list for this query: %s", exc)
+            else:
+                lists["dense_overview"] = (
+                    w.dense_overview,
+                    self.index.query_dense(vector, limit=w.candidates, query_filter=overview),
+                )
         hits = self._fuse(lists, w.rrf_k)
         hits = rerank_by_name(
             hits,

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from search.embedding_process import EmbeddingUnavailable
 from search.errors import ConfigurationError, ErrorCode
 from search.index import HybridIndex, open_index
 from search.models import Chunk, IndexPoint, ScoredChunk, Section
@@ -410,3 +411,32 @@ class TestHybridRetrieverWithReranker:
         hits = HybridRetriever(index=index, analyzer=analyzer).retrieve(QUERY, top_k=20).hits
         scores = [h.score for h in hits]
         assert scores == sorted(scores, reverse=True)
+
+
+class _DeadEmbedder:
+    """An embedder whose process has died: every call says so."""
+
+    dimension = 4
+
+    def warm_up(self) -> None:
+        pass
+
+    def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
+        raise EmbeddingUnavailable("the embedding process stopped during a call (exit code -9)")
+
+
+class TestWithoutTheDenseList:
+    def test_a_dead_embedder_leaves_the_lexical_answer(
+        self, index: HybridIndex, analyzer: QueryAnalyzer, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        lexical = HybridRetriever(index=index, analyzer=analyzer).retrieve(QUERY, top_k=5)
+        retriever = HybridRetriever(index=index, analyzer=analyzer, embedder=_DeadEmbedder())
+        result = retriever.retrieve(QUERY, top_k=5)
+        assert ids(result.hits) == ids(lexical.hits) and result.hits
+        assert "dense_overview" not in result.lists
+        assert "no dense list for this query" in caplog.text
+
+    def test_the_service_answers_503_when_no_dense_vector_can_be_made(self) -> None:
+        error = EmbeddingUnavailable("no process")
+        assert error.error_code is ErrorCode.EMBEDDER_UNAVAILABLE
+        assert error.error_code.http_status == 503
