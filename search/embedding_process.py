@@ -35,6 +35,7 @@ import contextlib
 import logging
 import multiprocessing.connection
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -47,6 +48,9 @@ from search.errors import ErrorCode, SearchError
 logger = logging.getLogger(__name__)
 
 _START_TIMEOUT_S = 300.0  # importing torch and unpacking the model, on a slow disk
+CALL_TIMEOUT_S = 30.0
+"""Longest wait for one batch (32 long transcripts take about 2 s here): a child that does not
+answer by then is killed, so that a hung model cannot hold every search."""
 _STOP_TIMEOUT_S = 5.0
 
 
@@ -59,6 +63,9 @@ class EmbeddingUnavailable(SearchError):
 def _serve(connection: Connection) -> None:
     """The child's loop: receive the embedder, load it, then embed what arrives until told to
     stop or the pipe closes."""
+    # Ctrl-C reaches the whole process group; the parent decides when the child stops, after
+    # its own requests are answered.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         embedder = connection.recv()
         embedder.warm_up()
@@ -115,6 +122,12 @@ class ProcessEmbedder:
             connection = self._ensure_child()
             try:
                 connection.send((texts, is_query))
+                if not connection.poll(CALL_TIMEOUT_S):
+                    self._kill()
+                    raise EmbeddingUnavailable(
+                        f"the embedding process gave no answer in {CALL_TIMEOUT_S:.0f} s and "
+                        "was stopped"
+                    )
                 kind, value = connection.recv()
             except (EOFError, OSError) as exc:
                 code = self._process.poll() if self._process is not None else None
@@ -127,18 +140,37 @@ class ProcessEmbedder:
         return value
 
     def close(self) -> None:
+        """Stop the child. A call stuck on a hung child ends too: the child is killed first,
+        without waiting for the lock that call holds."""
+        process = self._process
+        if process is not None and self._lock.locked():
+            process.kill()
         with self._lock:
             self._stop()
+
+    def _kill(self) -> None:
+        if self._process is not None:
+            self._process.kill()
+            self._process.wait()
+        self._stop()
 
     def _ensure_child(self) -> Connection:
         alive = self._process is not None and self._process.poll() is None
         if self._connection is not None and alive:
             return self._connection
+        if self._process is not None:
+            logger.warning(
+                "embedding process %s exited (code %s); starting a new one",
+                self._process.pid,
+                self._process.returncode,
+            )
         self._stop()
         parent_end, child_end = multiprocessing.connection.Pipe(duplex=True)
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "search.embedding_process", str(child_end.fileno())],
+                # -P: the working directory is not on the child's import path (it is not on
+                # the parent's either), so a stray search/ or torch.py there is not loaded.
+                [sys.executable, "-P", "-m", "search.embedding_process", str(child_end.fileno())],
                 pass_fds=(child_end.fileno(),),
                 env={
                     **os.environ,

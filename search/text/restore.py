@@ -53,7 +53,12 @@ def read_everyday_text(path: Path) -> list[str]:
 
 
 def _with_case_of(typed: str, form: str) -> str:
-    """``form`` written in the case of ``typed``: all capitals, a capital first, or as it is."""
+    """``form`` written in the case of ``typed``: all capitals, a capital first, or as it is.
+
+    A word that gets no diacritics stays exactly as typed: "VNeID", "iPhone".
+    """
+    if form == typed.lower():
+        return typed
     if len(typed) > 1 and typed.isupper():
         return form.upper()
     if typed[:1].isupper():

@@ -165,3 +165,85 @@ def test_the_bundled_model_in_a_child_gives_the_in_process_vectors() -> None:
     finally:
         batcher.close()
     assert pid is not None and _gone(pid)
+
+
+def test_a_hung_child_is_stopped_after_the_call_timeout(
+    embedder: ProcessEmbedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import search.embedding_process as module
+
+    monkeypatch.setattr(module, "CALL_TIMEOUT_S", 1.0)
+    embedder.warm_up()
+    hung = embedder.pid
+    assert hung is not None
+    os.kill(hung, signal.SIGSTOP)
+    started = time.monotonic()
+    with pytest.raises(EmbeddingUnavailable, match="no answer in 1 s"):
+        embedder.embed(["x"], is_query=True)
+    assert time.monotonic() - started < 10
+    assert _gone(hung)
+    assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
+
+
+def test_close_ends_a_call_stuck_on_a_hung_child(embedder: ProcessEmbedder) -> None:
+    import threading
+
+    embedder.warm_up()
+    hung = embedder.pid
+    assert hung is not None
+    os.kill(hung, signal.SIGSTOP)
+    failures: list[BaseException] = []
+
+    def call() -> None:
+        try:
+            embedder.embed(["x"], is_query=True)
+        except BaseException as exc:  # noqa: BLE001 - collected for the assertion below
+            failures.append(exc)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    time.sleep(0.5)  # the call is waiting on the child now
+    started = time.monotonic()
+    embedder.close()
+    caller.join(10)
+    assert not caller.is_alive()
+    assert time.monotonic() - started < 10
+    assert len(failures) == 1 and isinstance(failures[0], EmbeddingUnavailable)
+    assert _gone(hung)
+
+
+def test_ctrl_c_is_left_to_the_parent(embedder: ProcessEmbedder) -> None:
+    embedder.warm_up()
+    pid = embedder.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGINT)
+    time.sleep(0.5)
+    assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
+    assert embedder.pid == pid
+
+
+def test_the_working_directory_is_not_imported_from(tmp_path: Path) -> None:
+    # A stray package named like one of ours where the service is started is not loaded.
+    (tmp_path / "search").mkdir()
+    (tmp_path / "search" / "__init__.py").write_text("raise SystemExit('wrong search')\n")
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path[:] = [p for p in sys.path if p not in ('', {str(tmp_path)!r})]\n"
+        "from search.embedding_process import ProcessEmbedder\n"
+        "from tests.utils.stand_in_embedder import HashEmbedder\n"
+        "embedder = ProcessEmbedder(HashEmbedder())\n"
+        "print(len(embedder.embed(['a'], is_query=True)))\n"
+        "embedder.close()\n",
+        encoding="utf-8",
+    )
+    out = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip() == "1"

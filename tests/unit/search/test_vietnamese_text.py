@@ -151,6 +151,10 @@ class TestDiacriticRestorer:
             == "Cấp lại HỘ CHIẾU, thế nào?  Đăng ký khai sinh."
         )
 
+    def test_a_word_without_diacritics_to_add_keeps_its_own_case(self) -> None:
+        restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
+        assert restorer.restore("cap lai VNeID, iPhone") == "cấp lại VNeID, iPhone"
+
     def test_phrases_are_restored_apart(self) -> None:
         # "hộ chiếu" must not be read across a full stop: "ho. chieu" are two phrases, and a
         # one-word phrase falls back on the word's own frequency.
