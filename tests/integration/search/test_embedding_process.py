@@ -22,11 +22,11 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[3]
 
 
-def _run_script(path: Path) -> str:
-    """Run a Python file as a user would, from the repository; its standard output."""
+def _run_script(path: Path, *, cwd: Path = REPO) -> str:
+    """Run a Python file as a user would, from ``cwd``; its standard output."""
     return subprocess.run(
         [sys.executable, str(path)],
-        cwd=REPO,
+        cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(REPO)},
         capture_output=True,
         text=True,
@@ -237,13 +237,4 @@ def test_the_working_directory_is_not_imported_from(tmp_path: Path) -> None:
         "embedder.close()\n",
         encoding="utf-8",
     )
-    out = subprocess.run(
-        [sys.executable, str(script)],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert out.stdout.strip() == "1"
+    assert _run_script(script, cwd=tmp_path).strip() == "1"
