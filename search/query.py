@@ -61,8 +61,13 @@ class QueryAnalyzer:
         if not isinstance(query, str):
             raise SearchError(f"query must be text, got {type(query).__name__}")
         if len(query) > MAX_QUERY_CHARS:
-            # The tail of a very long transcript is what the citizen is asking about now.
-            query = query[-MAX_QUERY_CHARS:]
+            # The tail of a very long transcript is what the citizen is asking about now. It
+            # starts at a word: a cut through one would leave a stray piece of it ("ừ" of "chiều").
+            tail = query[-MAX_QUERY_CHARS:]
+            parts = tail.split(maxsplit=1)
+            if not query[-MAX_QUERY_CHARS - 1].isspace() and len(parts) == 2:
+                tail = parts[1]
+            query = tail
         text = clean_text(query)
         codes = [
             f"{m.group(1)}.{m.group(2).upper()}" if m.group(2) else m.group(1)

@@ -191,3 +191,17 @@ def test_procedure_codes_of_every_family_are_detected(text: str, codes: list[str
 
     analyzed = QueryAnalyzer(synonyms=SynonymDictionary.load()).analyze(text)
     assert analyzed.codes == codes
+
+
+def test_a_long_query_is_cut_at_a_word() -> None:
+    from search.query import MAX_QUERY_CHARS, QueryAnalyzer
+    from search.text.synonyms import SynonymDictionary
+
+    analyzer = QueryAnalyzer(synonyms=SynonymDictionary.load())
+    text = "hộ chiếu " * (MAX_QUERY_CHARS // 9 + 50)
+    assert (len(text) - MAX_QUERY_CHARS) % 9 not in (0, 5)  # the cut falls inside a word
+    analyzed = analyzer.analyze(text)
+    assert analyzed.text.startswith("hộ chiếu") or analyzed.text.startswith("chiếu")
+    assert len(analyzed.text) <= MAX_QUERY_CHARS
+    # A tail that is one long word is kept rather than emptied.
+    assert analyzer.analyze("a" * (MAX_QUERY_CHARS + 10)).text == "a" * MAX_QUERY_CHARS
