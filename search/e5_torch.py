@@ -287,7 +287,7 @@ class TorchE5:
 
         Texts of similar length run together: a batch is padded to its longest text, and on a
         CPU without bfloat16 the padding costs as much as real tokens (16 dev questions took
-        24 ms each in arrival order, 18 ms each grouped by length).
+        24 ms each in arrival order, 20 ms each grouped by length).
         """
         batch = [self.tokenizer.encode(prefix + text) for text in texts]
         longest = max((len(ids) for ids in batch), default=0)
@@ -345,8 +345,9 @@ class _Encoder(torch.nn.Module):
     which Python never sees. A tensor made in Python is tied to its Python object, and each
     time the interpreter lets go of one the GIL is taken; with the weights passed in from
     Python that was several times per layer, and a request thread holding the GIL stalled
-    the encoder at each (measured beside one busy Python thread: 7 queries a second instead
-    of 50).
+    the encoder at each. Beside one busy Python thread it embedded 7 queries a second instead
+    of 50; with the copies, 20. The interpreter still takes the GIL now and then, which is why
+    a serving process runs the model in a process of its own (``search.embedding_process``).
 
     Args:
         weights: Position, token-type and embedding-norm tensors, then one tensor per kind of
