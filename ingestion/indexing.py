@@ -10,6 +10,7 @@ from ingestion.chunking import point_id_for
 from search.embedders import DenseEmbedder
 from search.models import Chunk, IndexPoint, Section
 from search.text.lexical import LexicalAnalyzer, SparseEncoder
+from search.text.synonyms import SynonymDictionary
 
 # Sections worth underthesea's segmentation (about 8 µs a character): short, topical text. The
 # long, formulaic ones (steps, methods, legal basis) rely on syllable pairs for compounds.
@@ -33,16 +34,34 @@ class IndexPointBuilder:
     Args:
         embedder: Computes the dense vectors of chunks marked ``embed``; None writes sparse
             vectors only (lexical search).
+        synonyms: The abbreviation dictionary. The words its capital-letter terms stand for
+            ("TNLĐ": "tai nạn lao động") are added to the lexical text of each chunk that uses
+            them; the chunk's own text, which operators read and the dense vector is made from,
+            is kept as it is. None adds nothing.
     """
 
-    def __init__(self, *, embedder: DenseEmbedder | None) -> None:
+    def __init__(
+        self, *, embedder: DenseEmbedder | None, synonyms: SynonymDictionary | None = None
+    ) -> None:
         self.embedder = embedder
+        self.synonyms = synonyms
         self.segmented = LexicalAnalyzer(segment=True)
         self.plain = LexicalAnalyzer(segment=False)
         self.encoder = SparseEncoder(average_length=AVERAGE_CHUNK_LENGTH)
 
     def sparse_for(self, chunk: Chunk) -> LexicalAnalyzer:
         return self.segmented if chunk.section in SEGMENTED_SECTIONS else self.plain
+
+    def lexical_text(self, chunk: Chunk) -> str:
+        """The text of the sparse vector: the chunk's, then its abbreviations spelled out.
+
+        The dense vector is made from the text alone. With the meanings appended to the
+        overviews too, dense retrieval alone fell from MRR@10 0.721 to 0.707 on the dev
+        questions. 1,730 of 2,642 overviews carry an abbreviation, 1,688 of them "HTX" (hợp
+        tác xã) in the list of subjects, so most overviews would have gained the same words.
+        """
+        meanings = self.synonyms.abbreviations_in(chunk.text) if self.synonyms else []
+        return "\n".join([chunk.text, "; ".join(meanings)]) if meanings else chunk.text
 
     def build(self, chunks: Sequence[Chunk]) -> list[IndexPoint]:
         dense: dict[str, list[float]] = {}
@@ -55,7 +74,9 @@ class IndexPointBuilder:
                 point_id=point_id_for(chunk.chunk_id),
                 chunk=chunk,
                 dense=dense.get(chunk.chunk_id),
-                sparse=self.encoder.encode_document(self.sparse_for(chunk).tokens(chunk.text)),
+                sparse=self.encoder.encode_document(
+                    self.sparse_for(chunk).tokens(self.lexical_text(chunk))
+                ),
             )
             for chunk in chunks
         ]

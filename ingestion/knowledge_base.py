@@ -26,6 +26,7 @@ from search.errors import ConfigurationError
 from search.index import HybridIndex, open_index
 from search.index.published import current_generation, publish_snapshot
 from search.text.restore import DiacriticRestorer
+from search.text.synonyms import SynonymDictionary
 
 logger = logging.getLogger(__name__)
 
@@ -109,7 +110,9 @@ class KnowledgeBase:
         self.runner = SyncRunner(
             catalog=self.catalog,
             index=self.index,
-            point_builder=IndexPointBuilder(embedder=self.embedder),
+            point_builder=IndexPointBuilder(
+                embedder=self.embedder, synonyms=SynonymDictionary.load(settings.synonyms_path)
+            ),
             agency_code=settings.agency_code,
         )
 

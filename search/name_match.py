@@ -22,7 +22,7 @@ order is unchanged; a hit moves up only past hits whose names the query covers l
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -70,6 +70,7 @@ def rerank_by_name(
     weight: float,
     depth: int,
     rrf_k: int,
+    name_of: Callable[[str], str] | None = None,
 ) -> list[DocumentHit]:
     """Fuse the name-coverage ranking of the first ``depth`` hits into their scores.
 
@@ -79,6 +80,9 @@ def rerank_by_name(
         weight: The list's fusion weight; 0 returns ``hits`` as they are.
         depth: How many of the first hits are ranked by their name.
         rrf_k: The fusion constant of the other lists.
+        name_of: The name to compare, from a hit's title; the title itself by default. The
+            retriever spells out the title's abbreviations ("chế độ TNLĐ" is compared as
+            "chế độ tai nạn lao động"), as the index does.
 
     Returns:
         The hits, best first: the first ``depth`` rescored and reordered, the rest after them.
@@ -93,7 +97,9 @@ def rerank_by_name(
     for text in query_texts:
         query_pairs |= word_pairs(text)
     head, tail = hits[:depth], hits[depth:]
-    coverage = [name_coverage(hit.title, query_pairs) for hit in head]
+    coverage = [
+        name_coverage(name_of(hit.title) if name_of else hit.title, query_pairs) for hit in head
+    ]
     by_name = sorted(range(len(head)), key=lambda i: (-coverage[i], i))
     name_rank = {i: rank for rank, i in enumerate(by_name)}
     rescored = [

@@ -190,6 +190,7 @@ class HybridRetriever:
             weight=w.name_match,
             depth=w.name_match_depth,
             rrf_k=w.rrf_k,
+            name_of=self.analyzer.synonyms.spell_out,
         )
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)

@@ -174,6 +174,12 @@ def _synonyms_tab() -> None:
         saved = call(lambda http: http.save_synonyms(entries, version=data["version"]))
         if saved is not None:
             st.success(f"Đã lưu {len(saved['entries'])} mục; tìm kiếm dùng ngay từ điển mới.")
+            if saved.get("reindex_needed"):
+                st.info(
+                    "Thay đổi có từ viết tắt viết hoa (như TNLĐ). Chỉ mục viết đầy đủ các từ này "
+                    "trong văn bản thủ tục, nên cần chạy lại lập chỉ mục (hotline reindex) để "
+                    "văn bản dùng nghĩa mới."
+                )
 
 
 def _proposals_tab() -> None:

@@ -25,8 +25,15 @@ class SynonymEntry:
     means: tuple[str, ...]
 
 
-def _pattern(term: str) -> re.Pattern[str]:
-    return re.compile(rf"(?<![^\W_]){re.escape(term)}(?![^\W_])", re.IGNORECASE)
+def _pattern(term: str, *, ignore_case: bool = True) -> re.Pattern[str]:
+    flags = re.IGNORECASE if ignore_case else 0
+    return re.compile(rf"(?<![^\W_]){re.escape(term)}(?![^\W_])", flags)
+
+
+def is_abbreviation(term: str) -> bool:
+    """True for a term written in capitals only, as official names abbreviate ("TNLĐ", "BHXH")."""
+    letters = [c for c in term if c.isalpha()]
+    return len(letters) >= 2 and all(c.isupper() for c in letters)
 
 
 class SynonymDictionary:
@@ -54,6 +61,14 @@ class SynonymDictionary:
         self._folded = [
             (e, _pattern(fold_accents(clean_text(e.term)).lower())) for e in self.entries
         ]
+        # Abbreviations as documents write them: capitals, matched with case, so that a
+        # procedure's "TNLĐ" is found and an ordinary lower-case word never is.
+        self._abbreviations = [
+            (e, _pattern(clean_text(e.term), ignore_case=False))
+            for e in self.entries
+            if is_abbreviation(e.term)
+        ]
+        self._spelled: dict[str, str] = {}
 
     @classmethod
     def load(cls, path: Path | None = None) -> SynonymDictionary:
@@ -109,6 +124,33 @@ class SynonymDictionary:
             if pattern.search(haystack):
                 found.extend(m for m in entry.means if m not in found)
         return found
+
+    def abbreviations_in(self, text: str) -> list[str]:
+        """The words that the capital-letter abbreviations in a document's ``text`` stand for.
+
+        Official names abbreviate ("Giải quyết hưởng chế độ TNLĐ, BNN ...") where citizens say
+        the words ("tai nạn lao động"); the index adds them to the document's own. Only an
+        entry's first meaning is taken: the others are related words for queries ("CMND" also
+        brings "căn cước" to a query, not to every document that mentions the old card).
+        """
+        cleaned = clean_text(text)
+        return [entry.means[0] for entry, pattern in self._abbreviations if pattern.search(cleaned)]
+
+    def document_terms(self) -> dict[str, str]:
+        """Each capital-letter abbreviation with the words the index spells it out as."""
+        return {entry.term: entry.means[0] for entry, _ in self._abbreviations}
+
+    def spell_out(self, text: str) -> str:
+        """``text`` with each capital-letter abbreviation replaced by its first meaning."""
+        spelled = self._spelled.get(text)
+        if spelled is not None:
+            return spelled
+        spelled = clean_text(text)
+        for entry, pattern in self._abbreviations:
+            spelled = pattern.sub(lambda _, words=entry.means[0]: words, spelled)
+        if len(self._spelled) < 16_384:
+            self._spelled[text] = spelled
+        return spelled
 
     def to_json(self) -> dict[str, object]:
         return {"entries": [{"term": e.term, "means": list(e.means)} for e in self.entries]}

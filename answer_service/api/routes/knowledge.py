@@ -174,6 +174,12 @@ class SynonymsOut(BaseModel):
     version: str
     description: str
     entries: list[SynonymEntryModel]
+    reindex_needed: bool = Field(
+        False,
+        description="The save changed a capital-letter abbreviation. The index spells those out "
+        "in the documents that use them, so documents follow the change after `hotline "
+        "reindex`; queries follow it at once.",
+    )
 
 
 # ---- sync ----------------------------------------------------------------------------------
@@ -648,10 +654,12 @@ def put_synonyms(body: SynonymsIn, editor: EditorUser, service: ServiceDep) -> S
                 error_code=ErrorCode.CONFLICT,
             )
         description = str(json.loads(path.read_text(encoding="utf-8")).get("description", ""))
+        spelled_before = dictionary.document_terms()
         _write_synonyms(path, body.entries, description)
         dictionary.reload_if_changed()
+        reindex_needed = dictionary.document_terms() != spelled_before
     logger.info("synonym dictionary saved by %s: %s entries", editor.username, len(body.entries))
-    return _synonyms_out(dictionary)
+    return _synonyms_out(dictionary).model_copy(update={"reindex_needed": reindex_needed})
 
 
 @router.get("/sync")

@@ -188,6 +188,7 @@ class TestSynonyms:
         saved = api.save_synonyms(entries, version=current["version"])
         assert saved["version"] != current["version"]
         assert {"term": "xyzq", "means": ["thư viện cộng đồng"]} in saved["entries"]
+        assert saved["reindex_needed"] is False  # a lower-case term changes queries only
         after = api.search("hồ sơ nuôi yến xyzq")["query"]["expansions"]
         assert "thư viện cộng đồng" in after
         on_disk = json.loads(live_service.settings.synonyms_path.read_text(encoding="utf-8"))
@@ -198,6 +199,18 @@ class TestSynonyms:
         assert stale.value.status == 409
         api.save_synonyms(current["entries"], version=saved["version"])
         assert "xyzq" not in [e["term"] for e in api.synonyms()["entries"]]
+
+    def test_a_changed_capital_abbreviation_asks_for_a_reindex(
+        self, api: AnswerServiceClient
+    ) -> None:
+        current = api.synonyms()
+        assert current["reindex_needed"] is False
+        entries = [*current["entries"], {"term": "XYZQ", "means": ["thư viện cộng đồng"]}]
+        saved = api.save_synonyms(entries, version=current["version"])
+        assert saved["reindex_needed"] is True
+        restored = api.save_synonyms(current["entries"], version=saved["version"])
+        assert restored["reindex_needed"] is True  # removing it changes the documents too
+        assert api.synonyms()["reindex_needed"] is False
 
     def test_duplicate_terms_are_refused(self, api: AnswerServiceClient) -> None:
         current = api.synonyms()

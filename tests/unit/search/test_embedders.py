@@ -26,6 +26,8 @@ from search.embedders import (
 )
 from search.errors import ConfigurationError, ErrorCode
 from search.models import Chunk, Section
+from search.text.lexical import token_index
+from search.text.synonyms import SynonymDictionary
 from tests.utils.offline import go_offline
 
 TINY_HIDDEN = 32
@@ -483,6 +485,26 @@ class TestIndexPointBuilderWithSentenceTransformers:
         assert calls == []
         IndexPointBuilder(embedder=tiny_embedder).build(self.CHUNKS)
         assert calls == [[c.text for c in self.CHUNKS if c.embed]]
+
+    def test_abbreviations_are_spelled_out_in_the_sparse_vector_only(
+        self, tiny_embedder: SentenceTransformersEmbedder
+    ) -> None:
+        name = "Giải quyết hưởng chế độ TNLĐ lần đầu"
+        chunks = [
+            chunk("procedure:2#overview", Section.OVERVIEW, name, embed=True),
+            chunk("procedure:2#steps", Section.STEPS, "Nộp hồ sơ hưởng chế độ TNLĐ", embed=False),
+        ]
+        builder = IndexPointBuilder(embedder=tiny_embedder, synonyms=SynonymDictionary.load())
+        points = builder.build(chunks)
+        plain = IndexPointBuilder(embedder=tiny_embedder).build(chunks)
+        for point, before in zip(points, plain, strict=True):
+            assert point.chunk == before.chunk  # operators still read the text as written
+            words = builder.sparse_for(point.chunk).tokens("tai nạn lao động").counts
+            assert {token_index(w) for w in words} <= set(point.sparse.indices)
+            assert not {token_index(w) for w in words} <= set(before.sparse.indices)
+        # The dense vector is the text's own.
+        np.testing.assert_allclose(points[0].dense, plain[0].dense, atol=1e-6)
+        assert builder.lexical_text(chunks[0]) == f"{name}\ntai nạn lao động"
 
     def test_without_embedder_no_dense_vectors(self) -> None:
         points = IndexPointBuilder(embedder=None).build(self.CHUNKS)

@@ -110,6 +110,24 @@ class TestRerankByName:
         rerank_by_name(hits, [PLAIN], weight=2.0, depth=10, rrf_k=10)
         assert [h.model_dump() for h in hits] == before
 
+    def test_names_are_compared_as_name_of_gives_them(self) -> None:
+        first = "Hưởng chế độ thai sản"
+        abbreviated = "Giải quyết hưởng chế độ TNLĐ"
+        hits = hits_of([first, abbreviated])
+        query = ["hưởng chế độ tai nạn lao động"]
+        as_written = rerank_by_name(hits, query, weight=2.0, depth=10, rrf_k=10)
+        assert titles(as_written) == [first, abbreviated]
+        spelled = rerank_by_name(
+            hits,
+            query,
+            weight=2.0,
+            depth=10,
+            rrf_k=10,
+            name_of=SynonymDictionary.load().spell_out,
+        )
+        assert titles(spelled) == [abbreviated, first]
+        assert spelled[0].title == abbreviated  # the hit keeps its own title
+
     @pytest.mark.parametrize(("weight", "depth", "name"), [(-1.0, 10, "weight"), (1.0, 0, "depth")])
     def test_bad_arguments_raise(self, weight: float, depth: int, name: str) -> None:
         with pytest.raises(ValueError, match=name):

@@ -110,6 +110,44 @@ class TestSynonymDictionary:
         assert synonyms.reload_if_changed()
         assert synonyms.expansions("xyz") == ["hai"]
 
+    def test_capital_abbreviations_in_a_document_are_spelled_out(self) -> None:
+        synonyms = SynonymDictionary.load()
+        name = "Giải quyết hưởng trợ cấp nghỉ DSPHSK sau ốm đau, thai sản, TNLĐ, BNN"
+        assert synonyms.abbreviations_in(name) == [
+            "tai nạn lao động",
+            "bệnh nghề nghiệp",
+            "dưỡng sức phục hồi sức khỏe",
+        ]
+        assert synonyms.spell_out(name) == (
+            "Giải quyết hưởng trợ cấp nghỉ dưỡng sức phục hồi sức khỏe sau ốm đau, thai sản, "
+            "tai nạn lao động, bệnh nghề nghiệp"
+        )
+
+    def test_document_abbreviations_need_capitals_and_whole_words(self) -> None:
+        synonyms = SynonymDictionary.load()
+        # Lower case is a citizen's chat, not a document's abbreviation; "BNNX" is another word.
+        assert synonyms.abbreviations_in("bnn, tnlđ và BNNX") == []
+        assert synonyms.spell_out("bnn, tnlđ và BNNX") == "bnn, tnlđ và BNNX"
+        # Entries written in lower case ("sổ đỏ", "ko") are never spelled out in documents.
+        assert synonyms.abbreviations_in("sổ đỏ ko") == []
+
+    def test_documents_take_only_the_first_meaning(self) -> None:
+        synonyms = SynonymDictionary.load()
+        assert synonyms.abbreviations_in("Bản sao CMND") == ["chứng minh nhân dân"]
+        assert "căn cước" in synonyms.expansions("Bản sao CMND")
+
+    def test_a_reloaded_dictionary_spells_out_anew(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        path = tmp_path / "syn.json"
+        path.write_text('{"entries": [{"term": "XYZ", "means": ["một"]}]}', encoding="utf-8")
+        synonyms = SynonymDictionary.load(path)
+        assert synonyms.spell_out("giấy XYZ") == "giấy một"
+        path.write_text('{"entries": [{"term": "XYZ", "means": ["hai"]}]}', encoding="utf-8")
+        import os
+
+        os.utime(path, (1, 1))
+        assert synonyms.reload_if_changed()
+        assert synonyms.spell_out("giấy XYZ") == "giấy hai"
+
     def test_invalid_file_is_a_configuration_error(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
         from search.errors import ConfigurationError
 
