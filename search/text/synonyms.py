@@ -134,7 +134,11 @@ class SynonymDictionary:
         brings "căn cước" to a query, not to every document that mentions the old card).
         """
         cleaned = clean_text(text)
-        return [entry.means[0] for entry, pattern in self._abbreviations if pattern.search(cleaned)]
+        found: list[str] = []
+        for entry, pattern in self._abbreviations:
+            if entry.means[0] not in found and pattern.search(cleaned):
+                found.append(entry.means[0])
+        return found
 
     def document_terms(self) -> dict[str, str]:
         """Each capital-letter abbreviation with the words the index spells it out as."""

@@ -134,6 +134,8 @@ class TestSynonymDictionary:
     def test_documents_take_only_the_first_meaning(self) -> None:
         synonyms = SynonymDictionary.load()
         assert synonyms.abbreviations_in("Bản sao CMND") == ["chứng minh nhân dân"]
+        # "CMT" means the same: the words are added once.
+        assert synonyms.abbreviations_in("Bản sao CMND hoặc CMT") == ["chứng minh nhân dân"]
         assert "căn cước" in synonyms.expansions("Bản sao CMND")
 
     def test_a_reloaded_dictionary_spells_out_anew(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
