@@ -68,7 +68,7 @@ class SynonymDictionary:
             for e in self.entries
             if is_abbreviation(e.term)
         ]
-        self._spelled: dict[str, str] = {}
+        self._spelled: dict[str, str] = {}  # after the patterns: see spell_out
 
     @classmethod
     def load(cls, path: Path | None = None) -> SynonymDictionary:
@@ -146,14 +146,18 @@ class SynonymDictionary:
 
     def spell_out(self, text: str) -> str:
         """``text`` with each capital-letter abbreviation replaced by its first meaning."""
-        spelled = self._spelled.get(text)
+        # A result made with old patterns must not land in a reloaded dictionary's cache. The
+        # cache is read first and _compile replaces it last, so a new cache comes with new
+        # patterns.
+        cache, abbreviations = self._spelled, self._abbreviations
+        spelled = cache.get(text)
         if spelled is not None:
             return spelled
         spelled = clean_text(text)
-        for entry, pattern in self._abbreviations:
+        for entry, pattern in abbreviations:
             spelled = pattern.sub(lambda _, words=entry.means[0]: words, spelled)
-        if len(self._spelled) < 16_384:
-            self._spelled[text] = spelled
+        if len(cache) < 16_384:
+            cache[text] = spelled
         return spelled
 
     def to_json(self) -> dict[str, object]:
