@@ -14,10 +14,16 @@ its dictionary expansions) also contains:
 - pairs never cross punctuation, so the one-syllable alternatives of an enumeration
   ("nhận cha, mẹ, con") cost nothing.
 
-The first ``depth`` fused hits are ranked by that share (ties keep the fused order) and the rank
+Coverage cannot tell "Cấp lại X" from "Cấp mới X" when the question says "cấp X": each adds
+one word the question lacks. The words that mark a variant (``search.text.variants``) settle it:
+each marker of a name that the question does not say, even implied, costs ``unsaid`` of its
+share, and each marker the question surely says that a sibling in the head has and this name
+lacks costs ``missing``.
+
+The first ``depth`` fused hits are ranked by that score (ties keep the fused order) and the rank
 is added to each hit's score as reciprocal rank fusion adds any list: ``weight / (rrf_k + rank +
-1)``. A query that covers no name gives every hit the bonus of its own fused position, so the
-order is unchanged; a hit moves up only past hits whose names the query covers less.
+1)``. A query that covers no name and marks nothing gives every hit the bonus of its own fused
+position, so the order is unchanged; a hit moves up only past hits that score less.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from search.text.vietnamese import clean_text, fold_accents
 
 if TYPE_CHECKING:
     from search.retrieval import DocumentHit
+    from search.text.variants import VariantMarkers
 
 NAME_MATCH_LIST = "name_match"
 # Names come from a catalogue of a few thousand procedures; their pairs cost about 80 µs each.
@@ -71,6 +78,9 @@ def rerank_by_name(
     depth: int,
     rrf_k: int,
     name_of: Callable[[str], str] | None = None,
+    variants: VariantMarkers | None = None,
+    unsaid: float = 1.0,
+    missing: float = 0.5,
 ) -> list[DocumentHit]:
     """Fuse the name-coverage ranking of the first ``depth`` hits into their scores.
 
@@ -83,12 +93,17 @@ def rerank_by_name(
         name_of: The name to compare, from a hit's title; the title itself by default. The
             retriever spells out the title's abbreviations ("chế độ TNLĐ" is compared as
             "chế độ tai nạn lao động"), as the index does.
+        variants: The variant markers; None ranks by coverage alone.
+        unsaid: What each marker of a name that the query does not say takes off its share.
+        missing: What each marker the query says, and a sibling has, takes off a name without it.
 
     Returns:
         The hits, best first: the first ``depth`` rescored and reordered, the rest after them.
     """
-    if weight < 0:
-        raise ValueError(f"weight must not be negative, got {weight}")
+    if weight < 0 or unsaid < 0 or missing < 0:
+        raise ValueError(
+            f"weights must not be negative, got weight={weight}, unsaid={unsaid}, missing={missing}"
+        )
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
     if weight == 0 or len(hits) < 2:
@@ -97,16 +112,22 @@ def rerank_by_name(
     for text in query_texts:
         query_pairs |= word_pairs(text)
     head, tail = hits[:depth], hits[depth:]
-    coverage = [
-        name_coverage(name_of(hit.title) if name_of else hit.title, query_pairs) for hit in head
-    ]
-    by_name = sorted(range(len(head)), key=lambda i: (-coverage[i], i))
+    names = [name_of(hit.title) if name_of else hit.title for hit in head]
+    coverage = [name_coverage(name, query_pairs) for name in names]
+    fit = list(coverage)
+    if variants is not None:
+        said = variants.in_query(list(query_texts))
+        among = frozenset().union(*(variants.of_name(name).markers for name in names))
+        for i, name in enumerate(names):
+            fit[i] -= unsaid * variants.unsaid(name, said)
+            fit[i] -= missing * variants.missing(name, said, among)
+    by_name = sorted(range(len(head)), key=lambda i: (-fit[i], i))
     name_rank = {i: rank for rank, i in enumerate(by_name)}
     rescored = [
         hit.model_copy(
             update={
                 "score": hit.score + weight / (rrf_k + name_rank[i] + 1),
-                "list_scores": {**hit.list_scores, NAME_MATCH_LIST: coverage[i]},
+                "list_scores": {**hit.list_scores, NAME_MATCH_LIST: fit[i]},
             }
         )
         for i, hit in enumerate(head)

@@ -9,7 +9,8 @@ that one procedure with many matching sections does not fill the list:
 
 The head of the fused list is then ranked once more, by how much of each document's name the
 query says, and that fourth list is fused in too (``search.name_match``): it tells sibling
-procedures apart ("cấp" / "cấp lại" / "cấp đổi", "ở trong nước" / "ở nước ngoài").
+procedures apart ("cấp" / "cấp lại" / "cấp đổi", "ở trong nước" / "ở nước ngoài"), with the
+words that mark a variant weighed apart (``search.text.variants``).
 
 A procedure code in the query ("1.001193", "1.000948.H38") is looked up exactly and put first.
 """
@@ -30,6 +31,7 @@ from search.models import Chunk, ScoredChunk, Section
 from search.name_match import rerank_by_name
 from search.query import AnalyzedQuery, QueryAnalyzer
 from search.rerankers import CrossEncoderReranker
+from search.text.variants import VariantMarkers
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +77,9 @@ class RetrievalWeights:
     """Weights of the fused lists and the fusion constant (smaller k favours top ranks).
 
     ``name_match`` weighs the ranking of the first ``name_match_depth`` fused hits by name
-    coverage (see ``search.name_match``); 0 turns it off.
+    coverage (see ``search.name_match``); 0 turns it off. ``variant_unsaid`` and
+    ``variant_missing`` are what a variant marker the query does not say, or says and a name
+    lacks, takes off that name's coverage.
     """
 
     lexical_all: float = 1.0
@@ -85,6 +89,8 @@ class RetrievalWeights:
     candidates: int = 50
     name_match: float = 2.0
     name_match_depth: int = 10
+    variant_unsaid: float = 1.0
+    variant_missing: float = 0.5
 
 
 @dataclass
@@ -126,6 +132,7 @@ class HybridRetriever:
         embedder: The dense embedder; None searches lexically only.
         weights: Fusion weights.
         reranker: An optional cross-encoder stage after fusion.
+        variants: The words that mark sibling procedures apart; the bundled list by default.
     """
 
     def __init__(
@@ -136,12 +143,14 @@ class HybridRetriever:
         embedder: DenseEmbedder | None = None,
         weights: RetrievalWeights | None = None,
         reranker: CrossEncoderReranker | None = None,
+        variants: VariantMarkers | None = None,
     ) -> None:
         self.index = index
         self.analyzer = analyzer
         self.embedder = embedder
         self.weights = weights or RetrievalWeights()
         self.reranker = reranker
+        self.variants = variants or VariantMarkers.load()
 
     def retrieve(
         self,
@@ -186,11 +195,14 @@ class HybridRetriever:
         hits = self._fuse(lists, w.rrf_k)
         hits = rerank_by_name(
             hits,
-            [analyzed.text, *analyzed.expansions],
+            [analyzed.text, analyzed.restored, *analyzed.expansions],
             weight=w.name_match,
             depth=w.name_match_depth,
             rrf_k=w.rrf_k,
             name_of=self.analyzer.synonyms.spell_out,
+            variants=self.variants,
+            unsaid=w.variant_unsaid,
+            missing=w.variant_missing,
         )
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)

@@ -164,10 +164,22 @@ class TestHybridRetrieverNameMatch:
             weights=RetrievalWeights(**weights),
         )
 
-    def test_default_weights_put_the_named_sibling_first(self, analyzer: QueryAnalyzer) -> None:
-        result = self.retriever(analyzer).retrieve("đổi giấy phép lái xe", top_k=3)
+    def test_default_weights_apply_the_name_list(self, analyzer: QueryAnalyzer) -> None:
+        on = self.retriever(analyzer).retrieve("đổi giấy phép lái xe", top_k=3).hits
+        off = self.retriever(analyzer, name_match=0.0).retrieve("đổi giấy phép lái xe", top_k=3)
+        assert all(NAME_MATCH_LIST in h.list_scores for h in on)
+        gained = {h.title: h.score for h in on}
+        for h in off.hits:
+            gained[h.title] -= h.score
+        # The named sibling gains most; the one that does not say "đổi" least.
+        assert gained[PLAIN] > gained[FOREIGN] > gained[ISSUE]
+        assert set(off.lists) == {"lexical_all", "lexical_overview"}
+
+    def test_a_heavier_name_list_puts_the_named_sibling_first(
+        self, analyzer: QueryAnalyzer
+    ) -> None:
+        result = self.retriever(analyzer, name_match=3.0).retrieve("đổi giấy phép lái xe", top_k=3)
         assert titles(result.hits) == [PLAIN, FOREIGN, ISSUE]
-        assert set(result.lists) == {"lexical_all", "lexical_overview"}
 
     def test_weight_zero_keeps_the_fused_order(self, analyzer: QueryAnalyzer) -> None:
         result = self.retriever(analyzer, name_match=0.0).retrieve("đổi giấy phép lái xe", top_k=3)

@@ -1,0 +1,179 @@
+"""The words that make a procedure a variant of its siblings, and what a question implies of them.
+
+The catalogue names sibling procedures by one base and a word that marks the variant:
+
+- an action at the head of the name: "Cấp **lại** chứng chỉ hành nghề" beside "Cấp mới chứng chỉ
+  hành nghề", "Cấp giấy phép xây dựng **sửa chữa, cải tạo**" beside "Cấp giấy phép xây dựng mới",
+  "**Điều chỉnh** thông tin trong Cơ sở dữ liệu" beside "Khai thác thông tin trong Cơ sở dữ liệu";
+- a qualifier anywhere in it: "Đăng ký khai sinh **có yếu tố nước ngoài**", "Nhập quốc tịch Việt
+  Nam **ở nước ngoài**".
+
+A citizen who says none of the marked words asks for the base procedure; one who says a word, or
+describes a situation that implies it ("bị mất" implies "lại", "sinh ra tại Nhật Bản" implies
+"yếu tố nước ngoài"), asks for the variant. Name coverage alone cannot tell "Cấp lại X" from
+"Cấp mới X" when the question says "cấp X": neither adds a word the question has.
+
+Words are compared as whole syllables with their diacritics ("lái" is not "lại"). A question
+typed without diacritics is read both ways: as restored by the retriever, which decides what it
+surely says, and folded, which decides what it may say, so that a wrong restoration never costs
+a name a penalty.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from search.errors import ConfigurationError
+from search.text.lexical import SYLLABLE
+from search.text.vietnamese import clean_text, fold_accents, has_diacritics
+
+DEFAULT_VARIANTS_PATH = Path(__file__).parent / "data" / "variants.json"
+_PARENTHESES = re.compile(r"\([^)]*\)?")
+# "Cấp, cấp lại, sửa đổi giấy phép ...": the name lists the base action among its variants.
+_ACTION_LIST = re.compile(r"^\s*(?:thủ tục\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?\s*,", re.IGNORECASE)
+_NAME_CACHE_SIZE = 16_384
+
+Syllables = tuple[str, ...]
+
+
+def _syllables(text: str) -> Syllables:
+    return tuple(s.lower() for s in SYLLABLE.findall(clean_text(text)))
+
+
+def _find(haystack: Syllables, needle: Syllables, start: int = 0) -> int:
+    """The index of the first occurrence of ``needle`` at or after ``start``; -1 if none."""
+    n = len(needle)
+    for i in range(start, len(haystack) - n + 1):
+        if haystack[i : i + n] == needle:
+            return i
+    return -1
+
+
+@dataclass(frozen=True)
+class NameVariant:
+    """What a procedure's name marks.
+
+    Attributes:
+        actions: The marked actions at the head of the name.
+        markers: ``actions`` and the qualifiers found anywhere in the name.
+        lists_base: The name lists its base action too ("Cấp, cấp lại ..."), so its actions
+            are not a variant the question must say.
+    """
+
+    actions: frozenset[str]
+    markers: frozenset[str]
+    lists_base: bool
+
+
+@dataclass(frozen=True)
+class QueryVariants:
+    """The markers a question says or implies.
+
+    Attributes:
+        surely: Said with diacritics, as typed or as restored: a name without them is a
+            worse match.
+        maybe: ``surely`` and what the question may say when read without diacritics: a name
+            with none of them costs nothing.
+    """
+
+    surely: frozenset[str]
+    maybe: frozenset[str]
+
+
+class VariantMarkers:
+    """Finds variant markers in procedure names and in questions.
+
+    Usage example:
+
+        variants = VariantMarkers.load()
+        variants.of_name("Cấp lại giấy phép lái xe").markers  # {"lại"}
+        variants.in_query(["bị mất bằng lái"]).surely  # {"lại"}
+
+    Args:
+        actions: Marked actions, looked for at the head of a name.
+        qualifiers: Marked qualifiers, looked for anywhere in a name outside parentheses.
+        head_ends: Words that end the head of a name ("đối với", "cho", ...).
+        implied_by: What a question says, mapped to the markers it implies.
+    """
+
+    def __init__(
+        self,
+        *,
+        actions: list[str],
+        qualifiers: list[str],
+        head_ends: list[str],
+        implied_by: dict[str, list[str]],
+    ) -> None:
+        known = set(actions) | set(qualifiers)
+        unknown = sorted({m for marks in implied_by.values() for m in marks} - known)
+        if unknown:
+            raise ValueError(f"implied_by names markers not among actions or qualifiers: {unknown}")
+        self._actions = [(a, _syllables(a)) for a in actions]
+        self._qualifiers = [(q, _syllables(q)) for q in qualifiers]
+        self._head_ends = [_syllables(w) for w in head_ends]
+        markers = self._actions + self._qualifiers
+        triggers = [(_syllables(t), frozenset(marks)) for t, marks in implied_by.items()]
+        self._accented = markers + [(m, s) for s, ms in triggers for m in ms]
+        # Folded forms of the markers only: a folded trigger ("mat", "bo") says too much.
+        self._folded = [(m, tuple(fold_accents(x) for x in s)) for m, s in markers]
+        self.of_name = lru_cache(maxsize=_NAME_CACHE_SIZE)(self._of_name)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> VariantMarkers:
+        source = path or DEFAULT_VARIANTS_PATH
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+            return cls(
+                actions=[str(a) for a in data["actions"]],
+                qualifiers=[str(q) for q in data["qualifiers"]],
+                head_ends=[str(w) for w in data["head_ends"]],
+                implied_by={str(k): [str(m) for m in v] for k, v in data["implied_by"].items()},
+            )
+        except FileNotFoundError as exc:
+            raise ConfigurationError(f"variant markers {source} do not exist") from exc
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise ConfigurationError(f"variant markers {source} are not valid: {exc}") from exc
+
+    def _of_name(self, name: str) -> NameVariant:
+        sylls = _syllables(_PARENTHESES.sub(" ", name))
+        head_end = len(sylls)
+        for words in self._head_ends:
+            found = _find(sylls, words, 1)
+            if found != -1:
+                head_end = min(head_end, found)
+        head = sylls[:head_end]
+        actions = frozenset(a for a, s in self._actions if _find(head, s) != -1)
+        qualifiers = frozenset(q for q, s in self._qualifiers if _find(sylls, s) != -1)
+        return NameVariant(
+            actions=actions,
+            markers=actions | qualifiers,
+            lists_base=bool(_ACTION_LIST.match(clean_text(name))),
+        )
+
+    def in_query(self, texts: list[str]) -> QueryVariants:
+        """The markers that ``texts`` (a question, its restoration, its expansions) say."""
+        surely: set[str] = set()
+        maybe: set[str] = set()
+        for text in texts:
+            sylls = _syllables(text)
+            if has_diacritics(text):
+                surely.update(m for m, s in self._accented if _find(sylls, s) != -1)
+            else:
+                folded = tuple(fold_accents(s) for s in sylls)
+                maybe.update(m for m, s in self._folded if _find(folded, s) != -1)
+        return QueryVariants(surely=frozenset(surely), maybe=frozenset(surely | maybe))
+
+    def unsaid(self, name: str, query: QueryVariants) -> int:
+        """How many of the name's markers the question does not say, even read loosely."""
+        variant = self.of_name(name)
+        marked = variant.markers - variant.actions if variant.lists_base else variant.markers
+        return len(marked - query.maybe)
+
+    def missing(self, name: str, query: QueryVariants, among: frozenset[str]) -> int:
+        """How many markers the question surely says, and a sibling in ``among`` has, that
+        the name lacks."""
+        return len((query.surely & among) - self.of_name(name).markers)

@@ -1,0 +1,171 @@
+"""The words that mark sibling procedures apart (``search.text.variants``) and their use when the
+head of the ranking is ordered by name (``search.name_match``).
+
+Names and questions are written the way the catalogue and citizens write them; the bundled word
+list is the one the retriever uses.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from search.errors import ConfigurationError
+from search.name_match import rerank_by_name
+from search.retrieval import DocumentHit
+from search.text.variants import VariantMarkers
+from tests.unit.search.test_name_match_rerank import hits_of, titles
+
+REISSUE = "Cấp lại chứng chỉ hành nghề hoạt động xây dựng"
+NEW = "Cấp mới chứng chỉ hành nghề hoạt động xây dựng"
+CONVERT = "Cấp chuyển đổi chứng chỉ hành nghề hoạt động xây dựng"
+BIRTH = "Thủ tục đăng ký khai sinh"
+BIRTH_FOREIGN = "Thủ tục đăng ký khai sinh có yếu tố nước ngoài"
+
+
+@pytest.fixture(scope="module")
+def variants() -> VariantMarkers:
+    return VariantMarkers.load()
+
+
+def rerank(hits: list[DocumentHit], query: str, variants: VariantMarkers | None) -> list[str]:
+    return titles(rerank_by_name(hits, [query], weight=2.0, depth=10, rrf_k=10, variants=variants))
+
+
+class TestNames:
+    @pytest.mark.parametrize(
+        ("name", "markers"),
+        [
+            (REISSUE, {"lại"}),
+            (NEW, set()),
+            (CONVERT, {"chuyển đổi", "đổi"}),
+            ("Đổi giấy phép lái xe", {"đổi"}),  # "lái" is not "lại"
+            (
+                "Cấp giấy phép xây dựng sửa chữa, cải tạo đối với công trình cấp III, cấp IV",
+                {"sửa chữa", "cải tạo"},
+            ),
+        ],
+    )
+    def test_actions_at_the_head_are_found(
+        self, variants: VariantMarkers, name: str, markers: set[str]
+    ) -> None:
+        assert variants.of_name(name).markers == markers
+
+    def test_actions_past_the_head_or_in_parentheses_are_not(
+        self, variants: VariantMarkers
+    ) -> None:
+        purpose = (
+            "Đăng ký mua, thuê mua nhà ở xã hội, vay vốn để hộ gia đình tự xây dựng hoặc "
+            "cải tạo, sửa chữa nhà ở"
+        )
+        assert variants.of_name(purpose).markers == set()
+        kinds = "Cấp lại giấy phép xây dựng (Nhà ở riêng lẻ/Sửa chữa, cải tạo/Di dời công trình)"
+        assert variants.of_name(kinds).markers == {"lại"}
+
+    def test_qualifiers_are_found_anywhere(self, variants: VariantMarkers) -> None:
+        name = "Thủ tục đăng ký kết hôn có yếu tố nước ngoài tại khu vực biên giới"
+        assert variants.of_name(name).markers == {"yếu tố nước ngoài", "khu vực biên giới"}
+
+    def test_a_name_that_lists_its_base_action_is_not_a_variant(
+        self, variants: VariantMarkers
+    ) -> None:
+        listing = variants.of_name("Cấp, cấp lại giấy phép kinh doanh karaoke")
+        assert listing.lists_base and listing.markers == {"lại"}
+        assert (
+            variants.unsaid(
+                "Cấp, cấp lại giấy phép kinh doanh karaoke",
+                variants.in_query(["xin giấy phép karaoke"]),
+            )
+            == 0
+        )
+
+
+class TestQueries:
+    def test_a_situation_implies_its_marker(self, variants: VariantMarkers) -> None:
+        said = variants.in_query(["tôi bị mất chứng chỉ hành nghề"])
+        assert said.surely == {"lại"}
+        assert variants.in_query(["con sinh ra tại Nhật Bản"]).surely >= {"yếu tố nước ngoài"}
+
+    def test_text_without_diacritics_only_may_say_a_marker(self, variants: VariantMarkers) -> None:
+        said = variants.in_query(["bang lai xe"])  # "lái" or "lại": it cannot tell
+        assert said.surely == set()
+        assert said.maybe == {"lại"}
+        # The restored reading is believed.
+        assert variants.in_query(["cap lai bang", "cấp lại bằng"]).surely == {"lại"}
+
+    def test_situations_are_not_read_without_diacritics(self, variants: VariantMarkers) -> None:
+        # "bi mat" may be "bí mật" (a secret): a folded trigger would say too much.
+        assert variants.in_query(["bi mat so ho khau"]).maybe == set()
+
+    def test_unsaid_and_missing_are_counted(self, variants: VariantMarkers) -> None:
+        plain = variants.in_query(["được cấp chứng chỉ hành nghề"])
+        assert variants.unsaid(REISSUE, plain) == 1
+        assert variants.unsaid(NEW, plain) == 0
+        lost = variants.in_query(["bị mất chứng chỉ hành nghề"])
+        among = variants.of_name(REISSUE).markers
+        assert variants.missing(NEW, lost, among) == 1
+        assert variants.missing(REISSUE, lost, among) == 0
+
+
+class TestRerank:
+    def test_a_question_that_names_no_variant_gets_the_base(self, variants: VariantMarkers) -> None:
+        hits = hits_of([REISSUE, CONVERT, NEW])
+        query = "kỹ sư muốn được cấp chứng chỉ hành nghề hoạt động xây dựng hạng III"
+        assert rerank(hits, query, None)[0] == REISSUE
+        assert rerank(hits, query, variants)[0] == NEW
+
+    def test_a_situation_that_implies_the_variant_gets_it(self, variants: VariantMarkers) -> None:
+        hits = hits_of([NEW, REISSUE])
+        query = "bị mất chứng chỉ hành nghề hoạt động xây dựng thì làm sao"
+        assert rerank(hits, query, variants) == [REISSUE, NEW]
+
+    def test_a_foreign_element_gets_the_foreign_sibling(self, variants: VariantMarkers) -> None:
+        hits = hits_of([BIRTH, BIRTH_FOREIGN])
+        query = "con tôi sinh ở Hàn Quốc, giờ về Việt Nam đăng ký khai sinh ở đâu"
+        assert rerank(hits, query, None) == [BIRTH, BIRTH_FOREIGN]
+        assert rerank(hits, query, variants) == [BIRTH_FOREIGN, BIRTH]
+        assert rerank(hits, "đăng ký khai sinh cho con", variants) == [BIRTH, BIRTH_FOREIGN]
+
+    def test_negative_weights_raise(self, variants: VariantMarkers) -> None:
+        with pytest.raises(ValueError, match="unsaid"):
+            rerank_by_name(
+                hits_of([NEW, REISSUE]),
+                [NEW],
+                weight=1.0,
+                depth=10,
+                rrf_k=10,
+                variants=variants,
+                unsaid=-1.0,
+            )
+
+
+class TestLoad:
+    def test_the_bundled_list_loads(self, variants: VariantMarkers) -> None:
+        assert variants.of_name(REISSUE).markers == {"lại"}
+
+    def test_a_missing_file_is_a_configuration_error(self, tmp_path: Path) -> None:
+        with pytest.raises(ConfigurationError, match="do not exist"):
+            VariantMarkers.load(tmp_path / "none.json")
+
+    @pytest.mark.parametrize(
+        "content",
+        [
+            "not json",
+            json.dumps({"actions": ["lại"]}),
+            json.dumps(
+                {
+                    "actions": ["lại"],
+                    "qualifiers": [],
+                    "head_ends": [],
+                    "implied_by": {"bị mất": ["gia hạn"]},
+                }
+            ),
+        ],
+    )
+    def test_a_bad_file_is_a_configuration_error(self, tmp_path: Path, content: str) -> None:
+        path = tmp_path / "variants.json"
+        path.write_text(content, encoding="utf-8")
+        with pytest.raises(ConfigurationError, match="not valid"):
+            VariantMarkers.load(path)
