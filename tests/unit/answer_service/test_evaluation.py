@@ -1,0 +1,60 @@
+"""The evaluation command's scoring and tables (``answer_service.evaluation``), and the held-out
+questions it ships."""
+
+from __future__ import annotations
+
+import pytest
+
+from answer_service.evaluation import (
+    HELDOUT_QUESTIONS,
+    Question,
+    Scores,
+    evaluate,
+    load_dev_questions,
+    render_targets,
+)
+
+
+def test_scores_count_the_first_expected_code_in_the_top_ten() -> None:
+    scores = Scores()
+    scores.add(["a", "b", "c"], ["b"])  # rank 2
+    scores.add(["x"] * 10 + ["b"], ["b"])  # past the tenth: a miss
+    scores.add(["b"], ["c", "b"])  # any expected code counts
+    assert scores.n == 3
+    assert scores.row() == pytest.approx((1 / 3, 2 / 3, (1 / 2 + 0 + 1) / 3))
+
+
+def test_each_question_is_scored_as_written_and_without_diacritics() -> None:
+    questions = [
+        Question("q1", "cấp lại hộ chiếu", ["1"], "procedure", "formal"),
+        Question("q2", "gọi cấp cứu", [], "emergency_115", "colloquial"),  # not ranked
+    ]
+    seen: list[str] = []
+
+    def ranker(text: str) -> list[str]:
+        seen.append(text)
+        return ["1"] if text == "cấp lại hộ chiếu" else ["2", "1"]
+
+    results = evaluate({"r": ranker}, questions)["r"]
+    assert seen == ["cấp lại hộ chiếu", "cap lai ho chieu"]
+    assert results["all"].row() == (1.0, 1.0, 1.0)
+    assert results["formal-unaccented"].row() == (0.0, 1.0, 0.5)
+
+
+def test_the_held_out_row_is_judged_against_the_same_targets() -> None:
+    good, weak = Scores(), Scores()
+    good.add(["1"], ["1"])
+    weak.add(["2", "3", "1"], ["1"])
+    dev = {"all": good, "all-unaccented": good}
+    table = render_targets(dev, dev, 1.0, {"all": weak, "all-unaccented": weak})
+    row = next(line for line in table.splitlines() if "held-out" in line)
+    assert "0.333" in row and row.endswith("| no |")
+    assert "held-out" not in render_targets(dev, dev, 1.0)
+
+
+def test_the_held_out_questions_are_well_formed() -> None:
+    questions = load_dev_questions(HELDOUT_QUESTIONS)
+    assert len(questions) == 120
+    assert len({q.qid for q in questions}) == len(questions)
+    assert all(q.expected_route == "procedure" and q.expected_codes for q in questions)
+    assert {q.style for q in questions} == {"formal", "colloquial", "unaccented", "typo_chat"}
