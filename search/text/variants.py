@@ -53,6 +53,11 @@ def _find(haystack: Syllables, needle: Syllables, start: int = 0) -> int:
     return -1
 
 
+def _runs(sylls: Syllables, longest: int) -> set[Syllables]:
+    """Every run of 1 to ``longest`` adjacent syllables: a phrase is found by one lookup."""
+    return {sylls[i : i + n] for n in range(1, longest + 1) for i in range(len(sylls) - n + 1)}
+
+
 @dataclass(frozen=True)
 class NameVariant:
     """What a procedure's name marks.
@@ -120,6 +125,7 @@ class VariantMarkers:
         self._accented = markers + [(m, s) for s, ms in triggers for m in ms]
         # Folded forms of the markers only: a folded trigger ("mat", "bo") says too much.
         self._folded = [(m, tuple(fold_accents(x) for x in s)) for m, s in markers]
+        self._longest = max((len(s) for _, s in self._accented), default=1)
         self.of_name = lru_cache(maxsize=_NAME_CACHE_SIZE)(self._of_name)
 
     @classmethod
@@ -161,10 +167,11 @@ class VariantMarkers:
         for text in texts:
             sylls = _syllables(text)
             if has_diacritics(text):
-                surely.update(m for m, s in self._accented if _find(sylls, s) != -1)
+                runs = _runs(sylls, self._longest)
+                surely.update(m for m, s in self._accented if s in runs)
             else:
-                folded = tuple(fold_accents(s) for s in sylls)
-                maybe.update(m for m, s in self._folded if _find(folded, s) != -1)
+                runs = _runs(tuple(fold_accents(s) for s in sylls), self._longest)
+                maybe.update(m for m, s in self._folded if s in runs)
         return QueryVariants(surely=frozenset(surely), maybe=frozenset(surely | maybe))
 
     def unsaid(self, name: str, query: QueryVariants) -> int:
