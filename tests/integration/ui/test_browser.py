@@ -199,7 +199,8 @@ def test_operator_suggestion_and_copy(tab: ConsolePage) -> None:
 def test_editor_local_notes(tab: ConsolePage, live_service: LiveService) -> None:
     tab.login_as("editor")
     tab.page.get_by_role("heading", name="Biên tập tri thức").wait_for()
-    tab.page.get_by_text("5 bản ghi").wait_for()
+    # The list's caption; the sync panel may also say "5 bản ghi được thêm …" of its last run.
+    tab.page.get_by_text("5 bản ghi; hiển thị 5 bản ghi đầu.").wait_for()
     tab.tab("Thông tin địa phương")
     tab.page.get_by_label("Mã thủ tục").fill(LIBRARY)
     tab.page.get_by_label("Mã thủ tục").press("Enter")
