@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from answer_service.api.body_limit import BodySizeLimitMiddleware
 from answer_service.api.routes import answers, feedback, health, knowledge, procedures, search
 from answer_service.api.routes import calls as call_routes
+from answer_service.api.routes.knowledge import SYNONYMS_MAX_BODY_BYTES
 from answer_service.channels import api as channel_routes
 from answer_service.errors import install_error_handlers
 from answer_service.quality import QualityStore
@@ -120,7 +121,12 @@ def create_app(
     )
     install_error_handlers(app)
 
-    app.add_middleware(BodySizeLimitMiddleware, limit=limit)
+    # A whole synonym dictionary (up to 5,000 entries) is saved in one request.
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        limit=limit,
+        larger={"/v1/knowledge/synonyms": max(limit, SYNONYMS_MAX_BODY_BYTES)},
+    )
 
     for router in (
         health.router,

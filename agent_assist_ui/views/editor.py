@@ -145,6 +145,12 @@ def _synonyms_tab() -> None:
     if data is None:
         return
     st.caption(f"Tệp từ điển: {data['path']} · phiên bản {data['version']}")
+    if data.get("load_error"):
+        st.error(
+            "Tệp từ điển trên đĩa không đọc được nên tìm kiếm vẫn dùng từ điển hợp lệ gần nhất, "
+            "là bản hiển thị dưới đây. Bấm «Lưu từ điển» để ghi đè tệp bằng bản này. "
+            f"Chi tiết: {data['load_error']}"
+        )
     if not data["editable"]:
         st.warning(
             "Từ điển đang dùng là bản đi kèm phần mềm nên chỉ xem được. Để chỉnh sửa, sao chép "

@@ -22,21 +22,25 @@ class BodySizeLimitMiddleware:
     Args:
         app: The wrapped application.
         limit: The largest body accepted, in bytes.
+        larger: Paths that take larger bodies, with their own limit (a whole dictionary).
     """
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        if limit < 0:
-            raise ValueError(f"limit must be a non-negative number of bytes, got {limit}")
+    def __init__(self, app: ASGIApp, *, limit: int, larger: dict[str, int] | None = None) -> None:
+        limits = [limit, *(larger or {}).values()]
+        if any(n < 0 for n in limits):
+            raise ValueError(f"limits must be non-negative numbers of bytes, got {limits}")
         self.app = app
         self.limit = limit
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.limit)
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            detail = f"request body is {declared} bytes; the limit is {self.limit}"
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            detail = f"request body is {declared} bytes; the limit is {limit}"
             await _too_large(detail)(scope, receive, send)
             return
 
@@ -49,8 +53,8 @@ class BodySizeLimitMiddleware:
                 return  # the client went away before sending the whole body
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.limit:
-                detail = f"request body is over the limit of {self.limit} bytes"
+            if size > limit:
+                detail = f"request body is over the limit of {limit} bytes"
                 await _too_large(detail)(scope, receive, send)
                 return
             chunks.append(chunk)

@@ -8,6 +8,7 @@ typed without any, in which case the folded forms are compared; so "so do" still
 from __future__ import annotations
 
 import json
+import logging
 import re
 import threading
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from pathlib import Path
 
 from search.errors import ConfigurationError
 from search.text.vietnamese import clean_text, fold_accents, has_diacritics
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_SYNONYMS_PATH = Path(__file__).parent / "data" / "synonyms.json"
 
@@ -54,6 +57,7 @@ class SynonymDictionary:
         self.path = path
         self._mtime = path.stat().st_mtime if path and path.exists() else None
         self._lock = threading.Lock()
+        self.load_error: str | None = None  # why the file's last change could not be used
         self._compile()
 
     def _compile(self) -> None:
@@ -93,7 +97,12 @@ class SynonymDictionary:
         return cls(entries, path=source)
 
     def reload_if_changed(self) -> bool:
-        """Reload from the file when an editor changed it; True when reloaded."""
+        """Reload from the file when an editor changed it; True when reloaded.
+
+        A changed file that does not load (half written, hand-edited wrongly) does not stop the
+        searches: the last good dictionary stays in use, ``load_error`` says why, a warning is
+        logged once, and the file is read again when it changes next.
+        """
         if self.path is None:
             return False
         try:
@@ -102,10 +111,18 @@ class SynonymDictionary:
             return False
         if mtime == self._mtime:
             return False
-        fresh = SynonymDictionary.load(self.path)
+        try:
+            fresh = SynonymDictionary.load(self.path)
+        except ConfigurationError as exc:
+            with self._lock:
+                self._mtime = mtime
+                self.load_error = str(exc)
+            logger.warning("%s; the last good dictionary stays in use", exc)
+            return False
         with self._lock:
             self.entries = fresh.entries
             self._mtime = mtime
+            self.load_error = None
             self._compile()
         return True
 

@@ -32,7 +32,7 @@ from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi import Path as PathParam
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import JSON, DateTime, Integer, String, Text, func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
@@ -56,6 +56,8 @@ CodePath = Annotated[str, PathParam(pattern=CODE_PATTERN, max_length=20)]
 Phone = Annotated[str, StringConstraints(pattern=r"^[0-9+()\-. ]{3,20}$", strip_whitespace=True)]
 SourceName = Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]{1,40}$")]
 MAX_SYNONYM_ENTRIES = 5_000
+SYNONYMS_MAX_BODY_BYTES = 4 * 1024 * 1024
+"""A dictionary of ``MAX_SYNONYM_ENTRIES`` entries, as clients that escape every letter send it."""
 # The version check and the write of the dictionary file must not interleave between requests.
 _SYNONYMS_LOCK = threading.Lock()
 
@@ -152,12 +154,23 @@ class RecordDetail(BaseModel):
 # ---- synonyms ------------------------------------------------------------------------------
 
 
+def _has_a_word(text: str) -> str:
+    if not any(c.isalnum() for c in text):
+        raise ValueError(f"{text!r} has no letter or digit: a query could never contain it")
+    return text
+
+
+WordText = Annotated[str, AfterValidator(_has_a_word)]
+
+
 class SynonymEntryModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    term: Annotated[str, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)]
+    term: Annotated[
+        WordText, StringConstraints(min_length=1, max_length=100, strip_whitespace=True)
+    ]
     means: list[
-        Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
+        Annotated[WordText, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     ] = Field(min_length=1, max_length=20)
 
 
@@ -174,6 +187,11 @@ class SynonymsOut(BaseModel):
     version: str
     description: str
     entries: list[SynonymEntryModel]
+    load_error: str | None = Field(
+        None,
+        description="The file was changed and does not load; searches use the entries shown, "
+        "the last good dictionary. Saving replaces the file.",
+    )
     reindex_needed: bool = Field(
         False,
         description="The save changed a capital-letter abbreviation. The index spells those out "
@@ -495,19 +513,37 @@ QueueDep = Annotated[SyncQueue, Depends(get_sync_queue)]
 
 
 def _file_version(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    except FileNotFoundError:
+        return "missing"
+
+
+def _description(path: Path) -> str:
+    """The file's description; the packaged one when the file is missing or does not parse."""
+    for source in (path, DEFAULT_SYNONYMS_PATH):
+        try:
+            data = json.loads(source.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and isinstance(data.get("description"), str):
+            return data["description"]
+    return ""
 
 
 def _synonyms_out(dictionary: SynonymDictionary) -> SynonymsOut:
     path = dictionary.path or DEFAULT_SYNONYMS_PATH
     dictionary.reload_if_changed()
-    data = json.loads(path.read_text(encoding="utf-8"))
+    load_error = dictionary.load_error
+    if load_error is None and not path.exists():
+        load_error = f"{path} does not exist; saving creates it"
     return SynonymsOut(
         path=str(path),
         editable=_editable(path),
         version=_file_version(path),
-        description=str(data.get("description", "")),
+        description=_description(path),
         entries=[SynonymEntryModel(term=e.term, means=list(e.means)) for e in dictionary.entries],
+        load_error=load_error,
     )
 
 
@@ -653,7 +689,7 @@ def put_synonyms(body: SynonymsIn, editor: EditorUser, service: ServiceDep) -> S
                 "in between; reload and apply your change again",
                 error_code=ErrorCode.CONFLICT,
             )
-        description = str(json.loads(path.read_text(encoding="utf-8")).get("description", ""))
+        description = _description(path)
         spelled_before = dictionary.document_terms()
         _write_synonyms(path, body.entries, description)
         dictionary.reload_if_changed()

@@ -221,7 +221,14 @@ class TestSynonyms:
         assert api.synonyms()["version"] == current["version"]
 
     @pytest.mark.parametrize(
-        "entry", [{"term": "", "means": ["x"]}, {"term": "x", "means": []}, {"term": "x"}]
+        "entry",
+        [
+            {"term": "", "means": ["x"]},
+            {"term": "x", "means": []},
+            {"term": "x"},
+            {"term": "???", "means": ["x"]},  # no letter: no query could contain it
+            {"term": "x", "means": ["😀"]},
+        ],
     )
     def test_incomplete_entries_are_422(
         self, api: AnswerServiceClient, entry: dict[str, object]
@@ -231,6 +238,68 @@ class TestSynonyms:
             api.save_synonyms([entry], version=current["version"])
         assert caught.value.status == 422
         assert api.synonyms()["version"] == current["version"]
+
+    @pytest.mark.parametrize(
+        "broken", ['{"entries": [ {"term": "cccd", ', "", '{"entries": "x"}', "[]"]
+    )
+    def test_a_broken_file_keeps_the_last_good_dictionary(
+        self, api: AnswerServiceClient, live_service: LiveService, broken: str
+    ) -> None:
+        path = live_service.settings.synonyms_path
+        good = path.read_text(encoding="utf-8")
+        current = api.synonyms()
+        try:
+            path.write_text(broken, encoding="utf-8")
+            found = api.search("mất CCCD làm lại ở đâu")
+            assert "căn cước công dân" in found["query"]["expansions"]
+            shown = api.synonyms()
+            assert "not valid" in shown["load_error"]
+            assert shown["entries"] == current["entries"]  # what searches use
+            # Saving with the broken file's version repairs it.
+            repaired = api.save_synonyms(current["entries"], version=shown["version"])
+            assert repaired["load_error"] is None
+            assert json.loads(path.read_text(encoding="utf-8"))["description"]
+        finally:
+            path.write_text(good, encoding="utf-8")
+        assert api.synonyms()["load_error"] is None
+
+    def test_a_missing_file_is_reported_and_created_on_save(
+        self, api: AnswerServiceClient, live_service: LiveService
+    ) -> None:
+        path = live_service.settings.synonyms_path
+        good = path.read_text(encoding="utf-8")
+        current = api.synonyms()
+        path.unlink()
+        try:
+            shown = api.synonyms()
+            assert shown["version"] == "missing" and "does not exist" in shown["load_error"]
+            assert api.search("mất CCCD làm lại ở đâu")["query"]["expansions"]
+            api.save_synonyms(current["entries"], version="missing")
+            assert path.exists()
+        finally:
+            path.write_text(good, encoding="utf-8")
+
+    def test_a_dictionary_of_thousands_of_entries_fits_in_one_save(
+        self, api: AnswerServiceClient, live_service: LiveService
+    ) -> None:
+        current = api.synonyms()
+        many = [
+            {"term": f"thuật ngữ thử {n}", "means": [f"nghĩa chính thức số {n}"]}
+            for n in range(3_000)
+        ]
+        body = json.dumps({"entries": many, "version": current["version"]})  # escaped: large
+        assert len(body) > 64 * 1024
+        response = httpx.put(
+            f"{live_service.url}/v1/knowledge/synonyms",
+            content=body,
+            headers={
+                "Authorization": f"Bearer {live_service.token('editor')}",
+                "Content-Type": "application/json",
+            },
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        api.save_synonyms(current["entries"], version=response.json()["version"])
 
 
 class TestSync:
