@@ -6,7 +6,9 @@ unrelated chat gets a polite out-of-scope reply; everything else is a procedure 
 
 The rules are cue phrases over the accent-folded text (citizens often type without diacritics),
 weighted and summed per route. Emergencies need an urgency or danger cue together with their
-kind, so "thủ tục hưởng chế độ tai nạn lao động" stays a procedure question.
+kind, so "thủ tục hưởng chế độ tai nạn lao động" stays a procedure question; an acute state
+("đột quỵ", "co giật", "bất tỉnh", "đuối nước", "bị cướp giật") is an emergency on its own. Cues
+of a procedure raise the bar: "sổ đỏ bị cháy, làm lại thế nào" asks for a new certificate.
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ _CUES: dict[Route, dict[str, float]] = {
         "hung khí": 2,
         "dao": 0.5,
         "cướp": 2,
+        "cướp giật": 1.5,
+        "bị cướp": 1.5,
         "trộm": 2.5,
         "đập phá": 2,
         "đánh vợ": 2,
@@ -75,7 +79,7 @@ _CUES: dict[Route, dict[str, float]] = {
         "kẹt trên": 2,
         "lũ": 1.5,
         "nước dâng": 2,
-        "đuối nước": 2.5,
+        "đuối nước": 3,
         "chìm": 1.5,
         "sập": 1.5,
         "cứu hộ": 2,
@@ -85,11 +89,14 @@ _CUES: dict[Route, dict[str, float]] = {
         "cấp cứu": 2.5,
         "xe cứu thương": 2.5,
         "khó thở": 2,
-        "bất tỉnh": 2.5,
+        "bất tỉnh": 3,
         "ngất": 2,
-        "co giật": 2.5,
+        "ngất xỉu": 1,
+        "không tỉnh": 1.5,
+        "co giật": 3,
         "chảy máu": 2,
-        "đột quỵ": 2.5,
+        "chảy nhiều máu": 2,
+        "đột quỵ": 3,
         "ngộ độc": 2,
         "nuốt phải": 2.5,
         "tím tái": 2.5,
@@ -196,6 +203,16 @@ _PROCEDURE_CUES = {
     "giấy chứng nhận": 1.5,
     "chứng thực": 1.5,
     "bao lâu": 0.5,
+    # A burnt document or banknote to replace is a procedure question, not a fire.
+    "làm lại": 1.5,
+    "xin lại": 1.5,
+    "giấy tờ": 1,
+    "sổ đỏ": 1,
+    "giấy khai sinh": 1,
+    "căn cước": 1,
+    "đổi tiền": 2,
+    "cháy sém": 2,
+    "cháy xém": 2,
 }
 EMERGENCY_THRESHOLD = 3.0
 COMPLAINT_THRESHOLD = 2.5

@@ -45,7 +45,31 @@ def test_emergency_without_diacritics() -> None:
         ("co trom vao nha toi", Route.EMERGENCY_113),
         ("nhà tôi đang bị cháy", Route.EMERGENCY_114),
         ("cháy nhà", Route.EMERGENCY_114),
+        ("bố tôi bị đột quỵ", Route.EMERGENCY_115),
+        ("co nguoi bi dot quy", Route.EMERGENCY_115),
+        ("ông tôi ngất xỉu không tỉnh", Route.EMERGENCY_115),
+        ("con tôi bị co giật", Route.EMERGENCY_115),
+        ("có người bị tai nạn giao thông chảy nhiều máu", Route.EMERGENCY_115),
+        ("có người đuối nước ở sông", Route.EMERGENCY_114),
+        ("bi cuop giat dien thoai", Route.EMERGENCY_113),
+        ("nhà tôi đang bị cháy, giấy tờ còn trong nhà", Route.EMERGENCY_114),
     ],
 )
 def test_short_emergencies_without_an_urgency_word(message: str, route: Route) -> None:
     assert classify_route(message).route is route
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "sổ đỏ bị cháy mất thì làm lại thế nào",
+        "giấy khai sinh gốc bị cháy rồi, giờ làm lại được không",
+        "nhà bị cháy giấy tờ mất hết giờ làm lại căn cước ngay được không",
+        "tờ tiền bị cháy sém một góc thì đổi ở đâu",
+        "Hồ sơ hưởng chế độ ốm đau khi bị đột quỵ gồm những gì?",
+    ],
+)
+def test_a_burnt_document_or_an_illness_in_a_procedure_question_is_no_emergency(
+    message: str,
+) -> None:
+    assert classify_route(message).route is Route.PROCEDURE
