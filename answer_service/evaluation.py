@@ -228,7 +228,11 @@ def main(argv: list[str] | None = None) -> int:
 
     dev_path = args.eval_dir / "dev-questions.jsonl"
     if not dev_path.exists():
-        print(f"no labelled questions at {dev_path}", file=sys.stderr)
+        print(
+            f"no labelled questions at {dev_path}: pass --eval-dir, or set HOTLINE_SHARED_DATA "
+            "to the shared data folder",
+            file=sys.stderr,
+        )
         return 2
     settings = get_settings()
     catalog = Catalog(settings.catalog_url)
