@@ -43,11 +43,21 @@ def render_time(time: ProcessingTime | None) -> str:
     return f"{value} {UNIT_LABELS[time.unit]}"
 
 
+SMALLEST_PLAUSIBLE_FEE = 1_000
+"""No fee is below the smallest note in circulation; the portal's "45 VNĐ" lost its thousands."""
+
+
 def render_fee(fee: Fee) -> str:
     if fee.amount is None:
         base = fee.text or "chưa có thông tin"
     elif fee.amount == 0:
         base = "miễn phí"
+    elif fee.amount < SMALLEST_PLAUSIBLE_FEE:
+        # Said as the source says it, never as a fact: the citizen would pay a different sum.
+        base = (
+            f"nguồn ghi {format_amount(fee.amount)}, có thể bị nhập thiếu chữ số; "
+            "cần đối chiếu văn bản quy định mức phí"
+        )
     else:
         base = format_amount(fee.amount)
     return f"{base} ({fee.description})" if fee.description else base

@@ -1,11 +1,11 @@
-"""How facts read in answers: durations with and without a unit."""
+"""How facts read in answers: durations with and without a unit, fees plausible or not."""
 
 from __future__ import annotations
 
 import pytest
 
-from ingestion.models import ProcessingTime, TimeUnit
-from ingestion.render import render_time
+from ingestion.models import Fee, ProcessingTime, TimeUnit
+from ingestion.render import render_fee, render_time
 
 
 @pytest.mark.parametrize(
@@ -21,3 +21,21 @@ from ingestion.render import render_time
 )
 def test_render_time(time: ProcessingTime | None, expected: str) -> None:
     assert render_time(time) == expected
+
+
+@pytest.mark.parametrize(
+    ("fee", "expected"),
+    [
+        (Fee(amount=0), "miễn phí"),
+        (Fee(amount=150_000, description="mỗi lần"), "150.000 đồng (mỗi lần)"),
+        (Fee(amount=None, text="Theo quy định"), "Theo quy định"),
+        # The portal's "45 VNĐ" lost its thousands: said as the source says it, with a caution.
+        (
+            Fee(amount=45),
+            "nguồn ghi 45 đồng, có thể bị nhập thiếu chữ số; "
+            "cần đối chiếu văn bản quy định mức phí",
+        ),
+    ],
+)
+def test_render_fee(fee: Fee, expected: str) -> None:
+    assert render_fee(fee) == expected
