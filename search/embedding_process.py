@@ -203,7 +203,21 @@ class ProcessEmbedder:
             raise value
         self.query_path = f"{value}, in process {process.pid}"
         logger.info("embedding process %s started: %s", process.pid, value)
+        threading.Thread(
+            target=self._reap, args=(process,), name=f"reap-{process.pid}", daemon=True
+        ).start()
         return parent_end
+
+    def _reap(self, process: subprocess.Popen[bytes]) -> None:
+        """Wait for the child, so that one that dies between calls is reaped at once instead of
+        staying a zombie until the next query, and say so if nobody stopped it."""
+        code = process.wait()
+        if self._process is process:
+            logger.warning(
+                "embedding process %s exited (code %s); the next query starts a new one",
+                process.pid,
+                code,
+            )
 
     def _stop(self) -> None:
         connection, process = self._connection, self._process

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import subprocess
@@ -101,6 +102,27 @@ def test_a_killed_child_fails_one_call_and_the_next_starts_a_new_one(
             time.sleep(0.05)
     assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
     assert embedder.pid not in (None, first)
+
+
+def test_a_child_killed_between_calls_is_reaped_at_once(
+    embedder: ProcessEmbedder, caplog: pytest.LogCaptureFixture
+) -> None:
+    embedder.warm_up()
+    pid = embedder.pid
+    assert pid is not None
+    with caplog.at_level(logging.WARNING, logger="search.embedding_process"):
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while not _reaped(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert _reaped(pid)  # no zombie waits for the next query
+    assert f"embedding process {pid} exited" in caplog.text
+    assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
+
+
+def _reaped(pid: int) -> bool:
+    """The process is gone and waited for: a zombie still has its entry under /proc."""
+    return not Path(f"/proc/{pid}").exists()
 
 
 def test_close_stops_the_child(embedder: ProcessEmbedder) -> None:
