@@ -292,6 +292,14 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if wrong:
         report.append("Routed wrong: " + "; ".join(wrong))
+    if heldout:
+        held, held_folded, held_wrong = route_accuracy(heldout)
+        report.append(
+            f"Route accuracy on the held-out questions: {held:.3f} as written, "
+            f"{held_folded:.3f} without diacritics ({len(heldout)} questions)."
+        )
+        if held_wrong:
+            report.append("Held-out routed wrong: " + "; ".join(held_wrong))
     text = "\n".join(report)
     print(text)
     if args.output:
