@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from search.text.vietnamese import clean_text, fold_accents
+from search.text.vietnamese import clean_text, fold_accents, has_diacritics
 
 
 class Route(str, Enum):
@@ -37,19 +37,23 @@ class Route(str, Enum):
 # Cue phrases, written with diacritics for readability and folded before matching.
 _CUES: dict[Route, dict[str, float]] = {
     Route.EMERGENCY_113: {
-        "đánh nhau": 2,
+        "đánh nhau": 3.5,
         "hung khí": 2,
         "dao": 0.5,
         "cướp": 2,
         "cướp giật": 1.5,
         "bị cướp": 1.5,
+        "giật túi": 3,
+        "giật dây chuyền": 3,
+        "giật điện thoại": 3,
+        "bị giật": 2.5,
         "trộm": 2.5,
         "đập phá": 2,
         "đánh vợ": 2,
         "đánh người": 2,
         "bạo hành": 2,
         "đe dọa": 1.5,
-        "bắt cóc": 2.5,
+        "bắt cóc": 3,
         "giết": 2.5,
         "súng": 2,
         "lừa đảo": 1.5,
@@ -65,16 +69,27 @@ _CUES: dict[Route, dict[str, float]] = {
         "kẻ gian": 2,
     },
     Route.EMERGENCY_114: {
-        "cháy": 2,
-        "cháy nhà": 1.5,
+        "cháy": 3,
+        "bốc cháy": 1,
+        "cháy rừng": 1,
+        "bốc khói": 3,
+        "mùi gas": 3,
+        "vụ nổ": 3,
+        "cuốn trôi": 3,
+        "rơi xuống giếng": 3,
+        "thang máy": 1,
+        "cháy nhà": 2,
         "đang cháy": 1.5,
         "bị cháy": 1,
         "hỏa hoạn": 3,
-        "nổ": 1.5,
+        "phát nổ": 3,
+        "bị nổ": 2,
+        "tiếng nổ": 2,
         "khói": 1.5,
         "khí gas": 2,
+        "nồng nặc": 1,
         "rò rỉ gas": 2.5,
-        "mắc kẹt": 2,
+        "mắc kẹt": 3,
         "bị kẹt": 2,
         "kẹt trên": 2,
         "lũ": 1.5,
@@ -94,18 +109,29 @@ _CUES: dict[Route, dict[str, float]] = {
         "ngất xỉu": 1,
         "không tỉnh": 1.5,
         "co giật": 3,
-        "chảy máu": 2,
+        "chảy máu": 3,
         "chảy nhiều máu": 2,
         "đột quỵ": 3,
-        "ngộ độc": 2,
-        "nuốt phải": 2.5,
+        "ngộ độc": 3,
+        "nuốt phải": 3,
+        "tự tử": 3,
+        "rắn cắn": 3,
+        "không thở": 3,
+        "bất động": 2.5,
+        "méo miệng": 3,
+        "yếu nửa người": 3,
+        "không cầm được": 1.5,
+        "không ngừng": 1,
         "tím tái": 2.5,
         "không cử động": 2,
         "ngã từ": 1.5,
         "tai nạn": 1,
+        "xe tông": 1.5,
+        "bị tông": 1.5,
         "gãy": 1.5,
-        "sốc phản vệ": 2.5,
+        "sốc phản vệ": 3,
         "đau ngực": 2,
+        "dữ dội": 1,
     },
     Route.COMPLAINT: {
         "khiếu nại": 2.5,
@@ -175,14 +201,17 @@ _URGENCY = {
     "đang": 1,
     "ngay": 1,
     "gấp": 1.5,
-    "cứu": 1.5,
-    "cứu với": 2,
+    "cứu với": 3,
+    "cứu tôi": 2,
+    "cứu em": 2,
+    "cứu giúp": 2,
     "vừa": 0.5,
     "sợ quá": 1,
     "nhanh": 0.5,
     "giúp": 0.5,
     "báo ai": 1.5,
     "khẩn cấp": 2,
+    "bây giờ": 0.5,
 }
 _PROCEDURE_CUES = {
     "phòng cháy": 2,
@@ -204,15 +233,30 @@ _PROCEDURE_CUES = {
     "chứng thực": 1.5,
     "bao lâu": 0.5,
     # A burnt document or banknote to replace is a procedure question, not a fire.
+    "bằng lái": 1,
     "làm lại": 1.5,
     "xin lại": 1.5,
-    "giấy tờ": 1,
-    "sổ đỏ": 1,
-    "giấy khai sinh": 1,
-    "căn cước": 1,
+    "giấy tờ": 0.5,
+    "sổ đỏ": 0.5,
+    "giấy khai sinh": 0.5,
+    "căn cước": 0.5,
     "đổi tiền": 2,
     "cháy sém": 2,
     "cháy xém": 2,
+    "một góc": 2,
+    "đổi được không": 1.5,
+    # What happened before, asked about now: a death to register, a benefit to claim.
+    "khai tử": 2.5,
+    "chứng tử": 2.5,
+    "hưởng chế độ": 1.5,
+    "bảo hiểm": 1,
+    "trái tuyến": 1.5,
+    "thương tật": 1.5,
+    "năm ngoái": 1.5,
+    "hôm qua": 1,
+    "tuần trước": 1.5,
+    "tháng trước": 1.5,
+    "trước đây": 1,
 }
 EMERGENCY_THRESHOLD = 3.0
 COMPLAINT_THRESHOLD = 2.5
@@ -220,13 +264,35 @@ INCIDENT_THRESHOLD = 2.5
 OUT_OF_DOMAIN_THRESHOLD = 2.5
 
 
-def _compile(cues: dict[str, float]) -> list[tuple[re.Pattern[str], float]]:
-    return [(re.compile(rf"(?<!\w){re.escape(fold_accents(p))}(?!\w)"), w) for p, w in cues.items()]
+Patterns = list[tuple[re.Pattern[str], float]]
+# Folded, "chảy máu" (bleeding) reads "chay mau", the fire cue's "chay" followed by "mau".
+_NOT_BEFORE = {"cháy": "máu", "bị cháy": "máu"}
 
 
-_COMPILED = {route: _compile(cues) for route, cues in _CUES.items()}
-_URGENCY_COMPILED = _compile(_URGENCY)
-_PROCEDURE_COMPILED = _compile(_PROCEDURE_CUES)
+def _compile(cues: dict[str, float], *, folded: bool) -> Patterns:
+    def form(phrase: str) -> str:
+        return fold_accents(phrase) if folded else phrase
+
+    def guard(phrase: str) -> str:
+        after = _NOT_BEFORE.get(phrase)
+        return rf"(?!\s+{re.escape(form(after))}(?!\w))" if after else ""
+
+    return [
+        (re.compile(rf"(?<!\w){re.escape(form(p))}(?!\w){guard(p)}"), w) for p, w in cues.items()
+    ]
+
+
+# A message with diacritics is matched with them: folded, "chảy" (bleeding) would be "cháy"
+# (fire), "nó" (he) "nổ" (explosion) and "ngày" (day) "ngay" (at once). Only a message typed
+# without any is matched folded.
+_COMPILED = {
+    folded: (
+        {route: _compile(cues, folded=folded) for route, cues in _CUES.items()},
+        _compile(_URGENCY, folded=folded),
+        _compile(_PROCEDURE_CUES, folded=folded),
+    )
+    for folded in (False, True)
+}
 
 
 def _score(patterns: list[tuple[re.Pattern[str], float]], text: str) -> float:
@@ -242,10 +308,12 @@ class RouteDecision:
 
 def classify_route(message: str) -> RouteDecision:
     """Decide the route of one message."""
-    text = fold_accents(clean_text(message)).lower()
-    scores = {route.value: _score(patterns, text) for route, patterns in _COMPILED.items()}
-    urgency = _score(_URGENCY_COMPILED, text)
-    procedure = _score(_PROCEDURE_COMPILED, text)
+    text = clean_text(message).lower()
+    folded = not has_diacritics(text)
+    routes, urgency_patterns, procedure_patterns = _COMPILED[folded]
+    scores = {route.value: _score(patterns, text) for route, patterns in routes.items()}
+    urgency = _score(urgency_patterns, text)
+    procedure = _score(procedure_patterns, text)
     scores["urgency"] = urgency
     scores["procedure"] = procedure
 

@@ -205,6 +205,12 @@ class AnswerService:
         if not text:
             raise SearchError("conversation has no citizen words yet: send turns or a transcript")
         decision = classify_route(text[-1500:])
+        latest = [*citizen, request.transcript.strip()] if request.transcript.strip() else citizen
+        if decision.route is Route.PROCEDURE and latest:
+            # Earlier talk of a procedure must not hide an emergency the citizen reports now.
+            now = classify_route(latest[-1][-1500:])
+            if now.route.is_emergency:
+                decision = now
         if decision.route is not Route.PROCEDURE:
             return self._routed_suggestion(decision, started)
         result = self.engine.search(text, top_k=request.top_k + 3)

@@ -311,6 +311,19 @@ def test_suggest_routes_an_emergency_without_procedures(
     assert body["suggested_reply"] == body["route_guidance"]
 
 
+def test_an_emergency_in_the_latest_turn_is_not_hidden_by_earlier_procedure_talk(
+    client: TestClient,
+) -> None:
+    conversation = [
+        {"speaker": "citizen", "text": "cho tôi hỏi thủ tục cấp lại sổ đỏ"},
+        {"speaker": "operator", "text": "dạ anh cần hồ sơ gì ạ"},
+        {"speaker": "citizen", "text": "ối nhà tôi đang cháy rồi"},
+    ]
+    body = client.post("/v1/suggest", json={"conversation": conversation}).json()
+    assert body["route"] == "emergency_114"
+    assert body["procedures"] == []
+
+
 # --------------------------------------------------------------------------------------------
 # /v1/answer
 

@@ -1,6 +1,7 @@
 import pytest
 
 from answer_service.routing import Route, classify_route
+from search.text.vietnamese import fold_accents
 
 
 @pytest.mark.parametrize(
@@ -73,3 +74,47 @@ def test_a_burnt_document_or_an_illness_in_a_procedure_question_is_no_emergency(
     message: str,
 ) -> None:
     assert classify_route(message).route is Route.PROCEDURE
+
+
+# Phrasings a reviewer wrote on both sides of the line, each checked as typed and folded.
+ROUTED = [
+    ("đau ngực dữ dội, khó thở", Route.EMERGENCY_115),
+    ("con tôi nuốt phải pin", Route.EMERGENCY_115),
+    ("bố tôi bị rắn cắn", Route.EMERGENCY_115),
+    ("ông tôi méo miệng, yếu nửa người", Route.EMERGENCY_115),
+    ("cứu với con tôi không thở được", Route.EMERGENCY_115),
+    ("có người bị xe tông nằm bất động", Route.EMERGENCY_115),
+    ("con tôi bị chảy máu mũi không cầm được", Route.EMERGENCY_115),
+    ("nó bị chảy máu nhiều lắm", Route.EMERGENCY_115),
+    ("cháy", Route.EMERGENCY_114),
+    ("xe ô tô bốc cháy trên đường", Route.EMERGENCY_114),
+    ("mùi khí gas nồng nặc trong bếp", Route.EMERGENCY_114),
+    ("bị mắc kẹt trong thang máy", Route.EMERGENCY_114),
+    ("nước lũ lên, có người bị cuốn trôi", Route.EMERGENCY_114),
+    ("đứa bé rơi xuống giếng", Route.EMERGENCY_114),
+    (
+        "cháy nhà rồi, sổ đỏ giấy khai sinh căn cước còn trong đó, làm sao bây giờ",
+        Route.EMERGENCY_114,
+    ),
+    ("đánh nhau to ở đầu ngõ", Route.EMERGENCY_113),
+    ("tôi vừa bị giật túi xách", Route.EMERGENCY_113),
+    ("làm giấy chứng tử cho bố bị đột quỵ mất hôm qua", Route.PROCEDURE),
+    ("khai tử cho ông bị đuối nước mất tuần trước cần gì", Route.PROCEDURE),
+    ("bảo hiểm y tế trả tiền cấp cứu trái tuyến trong mấy ngày", Route.PROCEDURE),
+    ("tôi bị đột quỵ năm ngoái giờ xin hưởng chế độ ốm dài ngày", Route.PROCEDURE),
+    ("giấy phép lái xe bị cháy trong vụ hỏa hoạn năm ngoái, làm lại thế nào", Route.PROCEDURE),
+    ("bằng lái bị cháy mất một góc có đổi được không", Route.PROCEDURE),
+    ("chứng nhận thương tật cho nạn nhân bị cướp đâm", Route.PROCEDURE),
+]
+
+
+@pytest.mark.parametrize(("message", "route"), ROUTED)
+@pytest.mark.parametrize("folded", [False, True])
+def test_both_sides_of_the_emergency_line(message: str, route: Route, folded: bool) -> None:
+    text = fold_accents(message) if folded else message
+    assert classify_route(text).route is route
+
+
+def test_a_message_with_diacritics_is_matched_with_them() -> None:
+    # Folded, "chảy" is "cháy" and "nó" is "nổ": bleeding is no fire.
+    assert classify_route("nó bị chảy máu nhiều lắm").scores["emergency_114"] == 0
