@@ -52,6 +52,8 @@ def render_fee(fee: Fee) -> str:
         base = fee.text or "chưa có thông tin"
     elif fee.amount == 0:
         base = "miễn phí"
+    elif fee.currency != "VND":
+        base = f"{fee.amount:,}".replace(",", ".") + f" {fee.currency}"  # visa fees in USD
     elif fee.amount < SMALLEST_PLAUSIBLE_FEE:
         # Said as the source says it, never as a fact: the citizen would pay a different sum.
         base = (

@@ -29,6 +29,9 @@ def test_render_time(time: ProcessingTime | None, expected: str) -> None:
         (Fee(amount=0), "miễn phí"),
         (Fee(amount=150_000, description="mỗi lần"), "150.000 đồng (mỗi lần)"),
         (Fee(amount=None, text="Theo quy định"), "Theo quy định"),
+        # Visa fees are in dollars: neither đồng nor a lost thousand.
+        (Fee(amount=25, currency="USD"), "25 USD"),
+        (Fee(amount=1500, currency="USD"), "1.500 USD"),
         # The portal's "45 VNĐ" lost its thousands: said as the source says it, with a caution.
         (
             Fee(amount=45),
