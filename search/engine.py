@@ -104,7 +104,7 @@ class SearchEngine:
         engine = cls(
             index=index,
             embedder=embedder,
-            synonyms=SynonymDictionary.load(settings.synonyms_path),
+            synonyms=SynonymDictionary.load_or_packaged(settings.synonyms_path),
             restorer=restorer,
             reranker=reranker,
         )

@@ -33,6 +33,41 @@ def _pattern(term: str, *, ignore_case: bool = True) -> re.Pattern[str]:
     return re.compile(rf"(?<![^\W_]){re.escape(term)}(?![^\W_])", flags)
 
 
+_EXPECTED = '{"entries": [{"term": "...", "means": ["...", ...]}, ...]}'
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text``, cleaned as queries are, keeps a letter or digit to match."""
+    return any(c.isalnum() for c in clean_text(text))
+
+
+def _entries(data: object, source: Path) -> list[SynonymEntry]:
+    """The entries of a parsed file; the first bad one is named in the error."""
+    entries = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        raise ConfigurationError(
+            f"synonym dictionary {source} is not valid: no list of entries; expected {_EXPECTED}"
+        )
+    found = []
+    for number, entry in enumerate(entries, start=1):
+        term = entry.get("term") if isinstance(entry, dict) else None
+        means = entry.get("means") if isinstance(entry, dict) else None
+        if not isinstance(term, str) or not has_words(term):
+            problem = "has no term with a letter or digit"
+        elif not isinstance(means, list) or not means:
+            problem = "has no list of meanings"
+        elif not all(isinstance(m, str) and has_words(m) for m in means):
+            problem = "has a meaning that is not text with a letter or digit"
+        else:
+            found.append(SynonymEntry(term=term, means=tuple(means)))
+            continue
+        raise ConfigurationError(
+            f"synonym dictionary {source} is not valid: entry {number} ({entry!r:.80}) "
+            f"{problem}; expected {_EXPECTED}"
+        )
+    return found
+
+
 def is_abbreviation(term: str) -> bool:
     """True for a term written in capitals only, as official names abbreviate ("TNLĐ", "BHXH")."""
     letters = [c for c in term if c.isalpha()]
@@ -79,22 +114,30 @@ class SynonymDictionary:
         source = path or DEFAULT_SYNONYMS_PATH
         try:
             data = json.loads(source.read_text(encoding="utf-8"))
-            entries = [
-                SynonymEntry(term=str(e["term"]), means=tuple(str(m) for m in e["means"]))
-                for e in data["entries"]
-            ]
         except FileNotFoundError as exc:
             raise ConfigurationError(f"synonym dictionary {source} does not exist") from exc
-        except (ValueError, KeyError, TypeError) as exc:
+        except (OSError, ValueError) as exc:
             raise ConfigurationError(
-                f"synonym dictionary {source} is not valid: {exc}; expected "
-                '{"entries": [{"term": "...", "means": ["..."]}]}'
+                f"synonym dictionary {source} is not valid JSON: {exc}; expected {_EXPECTED}"
             ) from exc
-        if any(not e.term.strip() or not e.means for e in entries):
-            raise ConfigurationError(
-                f"synonym dictionary {source} has an entry without term or means"
-            )
-        return cls(entries, path=source)
+        return cls(_entries(data, source), path=source)
+
+    @classmethod
+    def load_or_packaged(cls, path: Path | None) -> SynonymDictionary:
+        """``path``'s dictionary; the packaged one, with ``load_error`` set, when it does not load.
+
+        A service that restarts after an editor broke the file by hand still starts and
+        searches; the editor sees why and saving through the API writes ``path`` anew.
+        """
+        try:
+            return cls.load(path)
+        except ConfigurationError as exc:
+            if path is None:
+                raise  # the packaged file itself: a broken installation
+            logger.error("%s; searching with the packaged dictionary until it is mended", exc)
+            fallback = cls(cls.load().entries, path=path)
+            fallback.load_error = str(exc)
+            return fallback
 
     def reload_if_changed(self) -> bool:
         """Reload from the file when an editor changed it; True when reloaded.

@@ -18,6 +18,7 @@ overwrite each other silently. Reads are open like the rest of the knowledge rou
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -44,7 +45,7 @@ from answer_service.facts import KeyFacts
 from ingestion.catalog import KnowledgeRecordRow, SyncReport, SyncRunRow
 from search.errors import ErrorCode, PlatformError
 from search.models import Section
-from search.text.synonyms import DEFAULT_SYNONYMS_PATH, SynonymDictionary
+from search.text.synonyms import DEFAULT_SYNONYMS_PATH, SynonymDictionary, has_words
 from search.text.vietnamese import fold_accents
 from tickets.api.deps import EditorUser
 
@@ -155,7 +156,7 @@ class RecordDetail(BaseModel):
 
 
 def _has_a_word(text: str) -> str:
-    if not any(c.isalnum() for c in text):
+    if not has_words(text):
         raise ValueError(f"{text!r} has no letter or digit: a query could never contain it")
     return text
 
@@ -519,6 +520,16 @@ def _file_version(path: Path) -> str:
         return "missing"
 
 
+@contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    with open(path.with_name(path.name + ".lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _description(path: Path) -> str:
     """The file's description; the packaged one when the file is missing or does not parse."""
     for source in (path, DEFAULT_SYNONYMS_PATH):
@@ -542,7 +553,11 @@ def _synonyms_out(dictionary: SynonymDictionary) -> SynonymsOut:
         editable=_editable(path),
         version=_file_version(path),
         description=_description(path),
-        entries=[SynonymEntryModel(term=e.term, means=list(e.means)) for e in dictionary.entries],
+        # What searches use, as it is: validating it again could only fail the editor's read.
+        entries=[
+            SynonymEntryModel.model_construct(term=e.term, means=list(e.means))
+            for e in dictionary.entries
+        ],
         load_error=load_error,
     )
 
@@ -570,6 +585,8 @@ def _write_synonyms(path: Path, entries: list[SynonymEntryModel], description: s
     handle, tmp_name = tempfile.mkstemp(prefix=".synonyms-", suffix=".json", dir=path.parent)
     tmp = Path(tmp_name)
     try:
+        # mkstemp makes the file private; the dictionary keeps the mode it had.
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o644)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             json.dump(document, out, ensure_ascii=False, indent=1)
             out.write("\n")
@@ -681,7 +698,8 @@ def put_synonyms(body: SynonymsIn, editor: EditorUser, service: ServiceDep) -> S
             "HOTLINE_SYNONYMS_PATH to the copy",
             error_code=ErrorCode.CONFLICT,
         )
-    with _SYNONYMS_LOCK:
+    # Threads of this process, then processes (``serve --workers N``): one save at a time.
+    with _SYNONYMS_LOCK, _file_lock(path):
         current = _file_version(path)
         if body.version != current:
             raise KnowledgeError(

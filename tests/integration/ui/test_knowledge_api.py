@@ -228,6 +228,7 @@ class TestSynonyms:
             {"term": "x"},
             {"term": "???", "means": ["x"]},  # no letter: no query could contain it
             {"term": "x", "means": ["😀"]},
+            {"term": "<br>", "means": ["x"]},  # markup: nothing is left once cleaned
         ],
     )
     def test_incomplete_entries_are_422(
@@ -262,6 +263,24 @@ class TestSynonyms:
         finally:
             path.write_text(good, encoding="utf-8")
         assert api.synonyms()["load_error"] is None
+
+    def test_a_save_keeps_the_file_mode_and_a_long_term_on_disk_reads_back(
+        self, api: AnswerServiceClient, live_service: LiveService
+    ) -> None:
+        path = live_service.settings.synonyms_path
+        good = path.read_text(encoding="utf-8")
+        path.chmod(0o644)
+        current = api.synonyms()
+        saved = api.save_synonyms(current["entries"], version=current["version"])
+        assert path.stat().st_mode & 0o777 == 0o644
+        try:
+            data = json.loads(good)
+            data["entries"].append({"term": "x" * 150, "means": ["một"]})  # longer than PUT takes
+            path.write_text(json.dumps(data), encoding="utf-8")
+            shown = api.synonyms()
+            assert shown["load_error"] is None and shown["version"] != saved["version"]
+        finally:
+            path.write_text(good, encoding="utf-8")
 
     def test_a_missing_file_is_reported_and_created_on_save(
         self, api: AnswerServiceClient, live_service: LiveService

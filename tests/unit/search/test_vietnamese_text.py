@@ -1,3 +1,4 @@
+import json
 import unicodedata
 
 import pytest
@@ -157,6 +158,39 @@ class TestSynonymDictionary:
         path.write_text('{"entries": [{"term": "x"}]}', encoding="utf-8")
         with pytest.raises(ConfigurationError, match="not valid"):
             SynonymDictionary.load(path)
+
+    @pytest.mark.parametrize(
+        ("entry", "problem"),
+        [
+            ({"term": "HĐLĐ", "means": "hợp đồng lao động"}, "no list of meanings"),
+            ({"term": None, "means": ["x"]}, "no term"),
+            ({"term": "<br>", "means": ["x"]}, "no term"),  # markup cleans away to nothing
+            ({"term": "x", "means": [" "]}, "a meaning that is not text"),
+            ({"term": "x", "means": [3]}, "a meaning that is not text"),
+        ],
+    )
+    def test_a_bad_entry_is_named(self, tmp_path, entry: dict, problem: str) -> None:  # type: ignore[no-untyped-def]
+        from search.errors import ConfigurationError
+
+        path = tmp_path / "bad.json"
+        good = {"term": "CCCD", "means": ["căn cước công dân"]}
+        path.write_text(json.dumps({"entries": [good, entry]}), encoding="utf-8")
+        with pytest.raises(ConfigurationError, match=f"entry 2 .*{problem}"):
+            SynonymDictionary.load(path)
+
+    def test_a_service_starts_on_the_packaged_dictionary_when_the_file_is_broken(
+        self, tmp_path
+    ) -> None:  # type: ignore[no-untyped-def]
+        path = tmp_path / "synonyms.json"
+        path.write_text('{"entries": [', encoding="utf-8")
+        synonyms = SynonymDictionary.load_or_packaged(path)
+        assert synonyms.path == path and "not valid JSON" in (synonyms.load_error or "")
+        assert "căn cước công dân" in synonyms.expansions("mất CCCD")
+        path.write_text(json.dumps({"entries": [{"term": "xyzq", "means": ["một"]}]}))
+        assert synonyms.reload_if_changed() and synonyms.load_error is None
+        assert synonyms.expansions("xyzq") == ["một"]
+        missing = SynonymDictionary.load_or_packaged(tmp_path / "none.json")
+        assert "does not exist" in (missing.load_error or "")
 
 
 class TestDiacriticRestorer:
