@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from answer_service.compose import Citation
 from answer_service.facts import KeyFacts
+from ingestion.models import RecordKind
 
 MAX_QUERY_CHARS = 4_000
 
@@ -17,12 +18,14 @@ FilterValue = Annotated[str, StringConstraints(max_length=2_000)]
 
 
 class FiltersIn(BaseModel):
+    """Exact values, as the hits show them ("Cấp tỉnh", not "cấp tỉnh"); a kind must be known."""
+
     model_config = ConfigDict(extra="forbid")
 
     field: list[FilterValue] = Field(default_factory=list, max_length=20)
     levels: list[FilterValue] = Field(default_factory=list, max_length=5)
     agency: list[FilterValue] = Field(default_factory=list, max_length=20)
-    doc_kind: list[FilterValue] = Field(default_factory=list, max_length=3)
+    doc_kind: list[RecordKind] = Field(default_factory=list, max_length=3)
 
 
 class SearchIn(BaseModel):

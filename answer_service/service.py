@@ -100,7 +100,10 @@ def _filter(filters: FiltersIn | None) -> IndexFilter | None:
     if filters is None:
         return None
     return IndexFilter(
-        field=filters.field, levels=filters.levels, agency=filters.agency, doc_kind=filters.doc_kind
+        field=filters.field,
+        levels=filters.levels,
+        agency=filters.agency,
+        doc_kind=[kind.value for kind in filters.doc_kind],
     )
 
 

@@ -194,6 +194,17 @@ def test_search_filters_by_levels(client: TestClient) -> None:
     assert all("Cấp tỉnh" in hit["levels"] for hit in body["hits"])
 
 
+def test_search_filters_by_kind_and_refuses_an_unknown_kind(client: TestClient) -> None:
+    body = search(client, "cấp đổi thẻ", filters={"doc_kind": ["procedure"]}, top_k=10)
+    assert body["hits"] and all(hit["doc_kind"] == "procedure" for hit in body["hits"])
+
+    response = client.post(
+        "/v1/search", json={"query": "cấp đổi thẻ", "filters": {"doc_kind": ["bogus"]}}
+    )
+    assert response.status_code == 422
+    assert "procedure" in response.text  # the error lists the kinds there are
+
+
 def test_exact_code_match_respects_the_filters(client: TestClient) -> None:
     body = search(client, LIBRARY, filters={"levels": ["Cấp tỉnh"]})
 
