@@ -68,6 +68,41 @@ def _entries(data: object, source: Path) -> list[SynonymEntry]:
     return found
 
 
+_WORD = re.compile(r"[^\W_]+")
+_WORDS = re.compile(r"[^\W_]+(?: [^\W_]+)*")
+
+
+class _Term:
+    """A term to find as a whole word or words: by one set lookup when it is words separated
+    by single spaces (every entry so far), else by its regular expression."""
+
+    def __init__(self, term: str) -> None:
+        self.words = tuple(term.split(" ")) if _WORDS.fullmatch(term) else None
+        self.pattern = None if self.words else _pattern(term)
+
+    def found_in(self, text: str, runs: set[tuple[str, ...]]) -> bool:
+        if self.words is not None:
+            return self.words in runs
+        assert self.pattern is not None
+        return self.pattern.search(text) is not None
+
+
+def _word_runs(text: str, longest: int) -> set[tuple[str, ...]]:
+    """Every run of 1 to ``longest`` words that follow each other across single spaces, which
+    is where a term's pattern (whole words, one space apart) would match."""
+    runs: set[tuple[str, ...]] = set()
+    phrase: list[str] = []
+    end = -1
+    for match in _WORD.finditer(text):
+        if phrase and text[end : match.start()] != " ":
+            phrase = []
+        phrase.append(match.group())
+        end = match.end()
+        for n in range(1, min(longest, len(phrase)) + 1):
+            runs.add(tuple(phrase[-n:]))
+    return runs
+
+
 def is_abbreviation(term: str) -> bool:
     """True for a term written in capitals only, as official names abbreviate ("TNLĐ", "BHXH")."""
     letters = [c for c in term if c.isalpha()]
@@ -96,10 +131,9 @@ class SynonymDictionary:
         self._compile()
 
     def _compile(self) -> None:
-        self._accented = [(e, _pattern(clean_text(e.term).lower())) for e in self.entries]
-        self._folded = [
-            (e, _pattern(fold_accents(clean_text(e.term)).lower())) for e in self.entries
-        ]
+        self._accented = [(e, _Term(clean_text(e.term).lower())) for e in self.entries]
+        self._folded = [(e, _Term(fold_accents(clean_text(e.term)).lower())) for e in self.entries]
+        self._longest = max((len(t.words or ()) for _, t in self._accented), default=1)
         # Abbreviations as documents write them: capitals, matched with case, so that a
         # procedure's "TNLĐ" is found and an ordinary lower-case word never is.
         self._abbreviations = [
@@ -179,9 +213,12 @@ class SynonymDictionary:
             candidates += [(e, p, folded) for e, p in self._folded if not has_diacritics(e.term)]
         else:
             candidates = [(e, p, cleaned) for e, p in self._folded]
+        runs: dict[str, set[tuple[str, ...]]] = {}
         found: list[str] = []
-        for entry, pattern, haystack in candidates:
-            if pattern.search(haystack):
+        for entry, term, haystack in candidates:
+            if haystack not in runs:
+                runs[haystack] = _word_runs(haystack, self._longest)
+            if term.found_in(haystack, runs[haystack]):
                 found.extend(m for m in entry.means if m not in found)
         return found
 

@@ -193,6 +193,48 @@ class TestSynonymDictionary:
         assert "does not exist" in (missing.load_error or "")
 
 
+def _expansions_by_pattern(synonyms: SynonymDictionary, text: str) -> list[str]:
+    """The dictionary's matching as regular expressions, one per term: the reference."""
+    from search.text.synonyms import _pattern
+
+    cleaned = clean_text(text).lower()
+    folded = fold_accents(cleaned)
+    if has_diacritics(cleaned):
+        candidates = [(e, clean_text(e.term).lower(), cleaned) for e in synonyms.entries]
+        candidates += [
+            (e, fold_accents(clean_text(e.term)).lower(), folded)
+            for e in synonyms.entries
+            if not has_diacritics(e.term)
+        ]
+    else:
+        candidates = [
+            (e, fold_accents(clean_text(e.term)).lower(), cleaned) for e in synonyms.entries
+        ]
+    found: list[str] = []
+    for entry, term, haystack in candidates:
+        if _pattern(term).search(haystack):
+            found.extend(m for m in entry.means if m not in found)
+    return found
+
+
+def test_term_lookup_finds_what_the_patterns_find() -> None:
+    from answer_service.evaluation import HELDOUT_QUESTIONS, load_dev_questions
+
+    synonyms = SynonymDictionary.load()
+    texts = [q.text for q in load_dev_questions(HELDOUT_QUESTIONS)]
+    texts += [
+        "mất CCCD, làm lại ở đâu?",
+        "sổ  đỏ (hai dấu cách) và sổ đỏ",
+        "cavẹt cà vẹt_xe sổ kt3 mẫu ct07.",
+        "BHXH/BHYT;GPLX-hạng A1",
+        "",
+    ]
+    texts += [fold_accents(t) for t in texts]
+    for text in texts:
+        assert synonyms.expansions(text) == _expansions_by_pattern(synonyms, text), text
+    assert sum(bool(synonyms.expansions(t)) for t in texts) > len(texts) // 2  # not vacuous
+
+
 class TestDiacriticRestorer:
     CORPUS = [
         "Thủ tục cấp hộ chiếu phổ thông ở trong nước",
