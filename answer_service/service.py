@@ -25,6 +25,7 @@ from answer_service.schemas import (
 )
 from ingestion.catalog import Catalog
 from ingestion.models import Procedure
+from ingestion.render import SMALLEST_PLAUSIBLE_FEE
 from search.engine import SearchEngine
 from search.errors import ErrorCode, SearchError
 from search.index import IndexFilter
@@ -150,6 +151,16 @@ def _handover_reason(
     if confidence < abstain_below:
         return f"confidence {confidence:.2f} below {abstain_below:.2f}"
     return ""
+
+
+def doubtful_fees(procedure: Procedure) -> bool:
+    """Whether a fee in đồng is below any real fee: the portal's "45 VNĐ" lost its thousands,
+    and a citizen must not be told it as the answer."""
+    return any(
+        fee.currency == "VND" and fee.amount is not None and 0 < fee.amount < SMALLEST_PLAUSIBLE_FEE
+        for method in procedure.submission_methods
+        for fee in method.fees
+    )
 
 
 def _lexical_doc_ids(result: RetrievalResult) -> set[str]:
@@ -286,6 +297,9 @@ class AnswerService:
         reason = _handover_reason(
             result, procedure_hits, confidence=confidence, abstain_below=self.abstain_below
         )
+        procedure = None if reason else self.procedure(procedure_hits[0].code)
+        if procedure is not None and doubtful_fees(procedure):
+            reason = "a fee in the source is under 1.000 đồng, likely mistyped: an operator checks"
         if reason:
             return AnswerOut(
                 route=Route.PROCEDURE.value,
@@ -298,7 +312,7 @@ class AnswerService:
                 generated_by="composer",
                 took_ms=took(),
             )
-        procedure = self.procedure(procedure_hits[0].code)
+        assert procedure is not None
         composed = compose_answer(procedure, question)
         text, generated_by = composed.text, "composer"
         if self.rephraser is not None:

@@ -444,3 +444,17 @@ class TestLlmRephraser:
         answer = service_with(rephraser).answer(QUESTION)
 
         assert answer.generated_by == "composer"
+
+
+def test_a_fee_that_lost_its_thousands_is_doubtful() -> None:
+    from answer_service.service import doubtful_fees
+    from ingestion.models import Fee, Procedure, SubmissionChannel, SubmissionMethod
+
+    def with_fees(*fees: Fee) -> Procedure:
+        method = SubmissionMethod(channel=SubmissionChannel.DIRECT, fees=list(fees))
+        return Procedure(code="1.000001", name="Thủ tục thử", submission_methods=[method])
+
+    assert doubtful_fees(with_fees(Fee(amount=45)))
+    assert not doubtful_fees(with_fees(Fee(amount=45_000), Fee(amount=0)))
+    assert not doubtful_fees(with_fees(Fee(amount=25, currency="USD")))  # a visa fee
+    assert not doubtful_fees(with_fees(Fee(amount=None, text="Theo quy định")))
