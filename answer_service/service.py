@@ -25,7 +25,7 @@ from answer_service.schemas import (
 )
 from ingestion.catalog import Catalog
 from ingestion.models import Procedure
-from ingestion.render import SMALLEST_PLAUSIBLE_FEE
+from ingestion.render import is_doubtful_fee
 from search.engine import SearchEngine
 from search.errors import ErrorCode, SearchError
 from search.index import IndexFilter
@@ -157,9 +157,7 @@ def doubtful_fees(procedure: Procedure) -> bool:
     """Whether a fee in đồng is below any real fee: the portal's "45 VNĐ" lost its thousands,
     and a citizen must not be told it as the answer."""
     return any(
-        fee.currency == "VND" and fee.amount is not None and 0 < fee.amount < SMALLEST_PLAUSIBLE_FEE
-        for method in procedure.submission_methods
-        for fee in method.fees
+        is_doubtful_fee(fee) for method in procedure.submission_methods for fee in method.fees
     )
 
 

@@ -28,9 +28,9 @@ UNIT_LABELS = {
 }
 
 
-def format_amount(amount: int) -> str:
+def format_amount(amount: int, unit: str = "đồng") -> str:
     """10000 → "10.000 đồng" (Vietnamese thousands separator)."""
-    return f"{amount:,}".replace(",", ".") + " đồng"
+    return f"{amount:,}".replace(",", ".") + f" {unit}"
 
 
 def render_time(time: ProcessingTime | None) -> str:
@@ -47,14 +47,21 @@ SMALLEST_PLAUSIBLE_FEE = 1_000
 """No fee is below the smallest note in circulation; the portal's "45 VNĐ" lost its thousands."""
 
 
+def is_doubtful_fee(fee: Fee) -> bool:
+    """A fee in đồng below any real fee: told with a caution, never answered as a fact."""
+    return (
+        fee.currency == "VND" and fee.amount is not None and 0 < fee.amount < SMALLEST_PLAUSIBLE_FEE
+    )
+
+
 def render_fee(fee: Fee) -> str:
     if fee.amount is None:
         base = fee.text or "chưa có thông tin"
     elif fee.amount == 0:
         base = "miễn phí"
     elif fee.currency != "VND":
-        base = f"{fee.amount:,}".replace(",", ".") + f" {fee.currency}"  # visa fees in USD
-    elif fee.amount < SMALLEST_PLAUSIBLE_FEE:
+        base = format_amount(fee.amount, fee.currency)  # visa fees in USD
+    elif is_doubtful_fee(fee):
         # Said as the source says it, never as a fact: the citizen would pay a different sum.
         base = (
             f"nguồn ghi {format_amount(fee.amount)}, có thể bị nhập thiếu chữ số; "
