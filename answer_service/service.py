@@ -217,10 +217,10 @@ class AnswerService:
         if not text:
             raise SearchError("conversation has no citizen words yet: send turns or a transcript")
         decision = classify_route(text[-1500:])
-        latest = [*citizen, request.transcript.strip()] if request.transcript.strip() else citizen
+        latest = request.transcript.strip() or (citizen[-1] if citizen else "")
         if decision.route is Route.PROCEDURE and latest:
             # Earlier talk of a procedure must not hide an emergency the citizen reports now.
-            now = classify_route(latest[-1][-1500:])
+            now = classify_route(latest[-1500:])
             if now.route.is_emergency:
                 decision = now
         if decision.route is not Route.PROCEDURE:
