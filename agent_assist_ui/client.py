@@ -228,6 +228,10 @@ class AnswerServiceClient:
             body["filters"] = {k: v for k, v in filters.items() if v}
         return self._request("POST", "/v1/search", json=body)
 
+    def facets(self) -> JsonDict:
+        """The fields, levels and agencies the search filters take, with document counts."""
+        return self._request("GET", "/v1/facets")
+
     def procedure(self, code: str) -> JsonDict:
         return self._request("GET", f"/v1/procedures/{code}")
 

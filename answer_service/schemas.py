@@ -18,7 +18,8 @@ FilterValue = Annotated[str, StringConstraints(max_length=2_000)]
 
 
 class FiltersIn(BaseModel):
-    """Exact values, as the hits show them ("Cấp tỉnh", not "cấp tỉnh"); a kind must be known."""
+    """Values of field, level and agency as typed ("cap tinh", "sở tư pháp"): each is resolved
+    to the values the index holds (``GET /v1/facets``), loosely; a kind must be known."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -67,7 +68,23 @@ class QueryInfo(BaseModel):
 class SearchOut(BaseModel):
     query: QueryInfo
     hits: list[HitOut]
+    filters: dict[str, list[str]] = Field(
+        default_factory=dict, description="The filters applied, as the index values they became."
+    )
     took_ms: float
+
+
+class FacetCount(BaseModel):
+    value: str
+    documents: int
+
+
+class FacetsOut(BaseModel):
+    """The values a filter can take, each with how many documents hold it, most first."""
+
+    field: list[FacetCount]
+    levels: list[FacetCount]
+    agency: list[FacetCount]
 
 
 class Turn(BaseModel):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from answer_service.compose import compose_answer
 from answer_service.facts import KeyFacts
+from answer_service.filters import FacetResolver
 from answer_service.llm import LlmRephraser
 from answer_service.procedures import CachedProcedure, ProcedureCache
 from answer_service.routing import Route, RouteDecision, classify_route
@@ -15,6 +16,8 @@ from answer_service.schemas import (
     AnswerOut,
     ChunkOut,
     CuratedOut,
+    FacetCount,
+    FacetsOut,
     FiltersIn,
     HitOut,
     ProcedureSuggestion,
@@ -97,17 +100,6 @@ def confidence_of(result: RetrievalResult) -> float:
     return round(score, 3)
 
 
-def _filter(filters: FiltersIn | None) -> IndexFilter | None:
-    if filters is None:
-        return None
-    return IndexFilter(
-        field=filters.field,
-        levels=filters.levels,
-        agency=filters.agency,
-        doc_kind=[kind.value for kind in filters.doc_kind],
-    )
-
-
 def _hit_out(hit: DocumentHit) -> HitOut:
     return HitOut(
         doc_id=hit.doc_id,
@@ -180,6 +172,33 @@ class AnswerService:
 
     def __post_init__(self) -> None:
         self.procedures = ProcedureCache(self.catalog)
+        self.facet_resolver = FacetResolver(lambda: self.engine.index.facet_counts())
+
+    def facets(self) -> FacetsOut:
+        """The values each facet field has in the index, with how many documents hold each."""
+        values = self.facet_resolver.facets()
+        return FacetsOut(
+            **{
+                name: [FacetCount(value=v, documents=n) for v, n in facet.counts.items()]
+                for name, facet in values.items()
+            }
+        )
+
+    def index_filter(self, filters: FiltersIn | None) -> IndexFilter | None:
+        """The index filter for filters as typed (see ``answer_service.filters``).
+
+        Raises:
+            SearchError: a value stands for nothing the index holds, or for too many values.
+        """
+        if filters is None:
+            return None
+        resolve = self.facet_resolver.resolve
+        return IndexFilter(
+            field=resolve("field", filters.field),
+            levels=resolve("levels", filters.levels),
+            agency=resolve("agency", filters.agency),
+            doc_kind=[kind.value for kind in filters.doc_kind],
+        )
 
     def procedure(self, code: str) -> Procedure:
         return self._by_code(code).procedure
@@ -196,7 +215,8 @@ class AnswerService:
 
     def search(self, query: str, *, top_k: int, filters: FiltersIn | None) -> SearchOut:
         started = time.perf_counter()
-        result = self.engine.search(query, top_k=top_k, query_filter=_filter(filters))
+        query_filter = self.index_filter(filters)
+        result = self.engine.search(query, top_k=top_k, query_filter=query_filter)
         q = result.query
         return SearchOut(
             query=QueryInfo(
@@ -207,6 +227,7 @@ class AnswerService:
                 codes=q.codes,
             ),
             hits=[_hit_out(h) for h in result.hits],
+            filters=query_filter.conditions() if query_filter else {},
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )
 

@@ -140,23 +140,45 @@ def _assist_tab() -> None:
         _render_suggestion(suggestion)
 
 
+def _facet_values() -> dict[str, list[str]]:
+    """The values the search filters take, read once a session; empty when unavailable."""
+    known = st.session_state.get("search_facets")
+    if known is None:
+        found = call(lambda http: http.facets())
+        if found is None:
+            return {}
+        known = remember(
+            "search_facets",
+            {name: [item["value"] for item in items] for name, items in found.items()},
+        )
+    return known
+
+
 def _search_tab() -> None:
+    facets = _facet_values()
     with st.form("search_form"):
         query = st.text_input("Câu hỏi hoặc mã thủ tục", max_chars=4_000)
-        left, middle, right = st.columns(3)
-        levels = left.multiselect("Cấp thực hiện", LEVELS)
-        field = middle.text_input("Lĩnh vực", placeholder="Ví dụ: Hộ tịch")
+        left, right = st.columns(2)
+        levels = left.multiselect("Cấp thực hiện", facets.get("levels") or LEVELS)
         kinds = right.multiselect(
             "Loại tài liệu", list(DOC_KIND_LABELS), format_func=DOC_KIND_LABELS.get
         )
+        if facets.get("field"):
+            fields = left.multiselect("Lĩnh vực", facets["field"], placeholder="Ví dụ: Hộ tịch")
+            agencies = right.multiselect(
+                "Cơ quan thực hiện", facets.get("agency", []), placeholder="Ví dụ: Sở Tư pháp"
+            )
+        else:
+            # Without the list the service still resolves values as typed ("ho tich").
+            typed = left.text_input("Lĩnh vực", placeholder="Ví dụ: Hộ tịch").strip()
+            fields, agencies = [typed] if typed else [], []
         top_k = st.slider("Số kết quả", min_value=1, max_value=20, value=5)
         submitted = st.form_submit_button("Tìm kiếm", type="primary")
     if submitted:
         if not query.strip():
             st.warning("Vui lòng nhập nội dung cần tìm.")
         else:
-            filters = {"levels": levels, "field": [field.strip()] if field.strip() else []}
-            filters["doc_kind"] = kinds
+            filters = {"levels": levels, "field": fields, "agency": agencies, "doc_kind": kinds}
             found = call(lambda http: http.search(query.strip(), top_k=top_k, filters=filters))
             if found is not None:
                 remember("operator_search", found)

@@ -64,7 +64,15 @@ from qdrant_edge import SparseVector as EdgeSparseVector
 
 from search.errors import ConfigurationError, ErrorCode, IndexBackendError
 from search.index.checks import check_limit, check_sparse, chunk_from_payload
-from search.index.protocol import DENSE_VECTOR, FILTERABLE_FIELDS, SPARSE_VECTOR, IndexFilter
+from search.index.protocol import (
+    DENSE_VECTOR,
+    FACET_FIELDS,
+    FILTERABLE_FIELDS,
+    HEAD_SECTIONS,
+    SPARSE_VECTOR,
+    IndexFilter,
+    tally_facets,
+)
 from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
 
 logger = logging.getLogger(__name__)
@@ -229,6 +237,12 @@ class EdgeHybridIndex:
         shard = self._open_shard()
         with _engine_errors("count points"):
             return shard.count(CountRequest(exact=True, filter=_to_edge_filter(query_filter)))
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        """For each facet field, how many documents hold each value, most first."""
+        heads = Filter(must=[_match_any("section", list(HEAD_SECTIONS))])
+        records = self._scroll(heads, with_payload=["doc_id", *FACET_FIELDS])
+        return tally_facets(record.payload or {} for record in records)
 
     def query_dense(
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None

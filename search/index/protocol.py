@@ -11,18 +11,46 @@ frequencies, scored with Qdrant's IDF modifier); only chunks chosen for it have 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from pydantic import BaseModel, Field
 
-from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
+from search.models import Chunk, IndexPoint, ScoredChunk, Section, SparseVector
 
 DENSE_VECTOR = "dense"
 SPARSE_VECTOR = "lexical"
 
 # Payload fields with a keyword index; filters may use only these.
 FILTERABLE_FIELDS = ("doc_id", "doc_kind", "section", "code", "field", "levels", "agency")
+
+# The fields a person filters by, whose values come from the sources ("Hộ tịch", "Cấp tỉnh").
+FACET_FIELDS = ("field", "levels", "agency")
+
+# Every document has a point in one of these sections; facets are read from them alone.
+HEAD_SECTIONS = (Section.OVERVIEW.value, Section.ANSWER.value, Section.BODY.value)
+
+
+def tally_facets(payloads: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """How many documents hold each value of each facet field, from point payloads.
+
+    A document with several points is counted once per value; empty values are not counted.
+    """
+    seen: dict[str, set[tuple[str, str]]] = {name: set() for name in FACET_FIELDS}
+    for payload in payloads:
+        doc_id = str(payload.get("doc_id", ""))
+        for name in FACET_FIELDS:
+            value = payload.get(name)
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and item:
+                    seen[name].add((doc_id, item))
+    counts: dict[str, dict[str, int]] = {}
+    for name, pairs in seen.items():
+        by_value: dict[str, int] = {}
+        for _, value in pairs:
+            by_value[value] = by_value.get(value, 0) + 1
+        counts[name] = dict(sorted(by_value.items(), key=lambda kv: (-kv[1], kv[0])))
+    return counts
 
 
 class IndexFilter(BaseModel):
@@ -69,6 +97,9 @@ class HybridIndex(Protocol):
 
     def count(self, query_filter: IndexFilter | None = None) -> int:
         """How many points match the filter (all points without one)."""
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        """For each of ``FACET_FIELDS``, how many documents hold each value, most first."""
 
     def query_dense(
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None

@@ -198,6 +198,9 @@ class PublishedIndex:
     def count(self, query_filter: IndexFilter | None = None) -> int:
         return self._refresh().count(query_filter)
 
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        return self._refresh().facet_counts()
+
     def query_dense(
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None
     ) -> list[ScoredChunk]:

@@ -24,7 +24,15 @@ from qdrant_client.http.exceptions import ResponseHandlingException, UnexpectedR
 
 from search.errors import ConfigurationError, ErrorCode, IndexBackendError
 from search.index.checks import check_limit, check_sparse, chunk_from_payload
-from search.index.protocol import DENSE_VECTOR, FILTERABLE_FIELDS, SPARSE_VECTOR, IndexFilter
+from search.index.protocol import (
+    DENSE_VECTOR,
+    FACET_FIELDS,
+    FILTERABLE_FIELDS,
+    HEAD_SECTIONS,
+    SPARSE_VECTOR,
+    IndexFilter,
+    tally_facets,
+)
 from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
 
 logger = logging.getLogger(__name__)
@@ -187,6 +195,12 @@ class ServerHybridIndex:
                 self._collection_name, count_filter=_to_filter(query_filter), exact=True
             )
         return result.count
+
+    def facet_counts(self) -> dict[str, dict[str, int]]:
+        """For each facet field, how many documents hold each value, most first."""
+        heads = models.Filter(must=[_match_any("section", list(HEAD_SECTIONS))])
+        records = self._scroll(heads, ["doc_id", *FACET_FIELDS])
+        return tally_facets(record.payload or {} for record in records)
 
     def query_dense(
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None

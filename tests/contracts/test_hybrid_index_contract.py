@@ -464,6 +464,24 @@ class TestFilters:
 
         assert chunk_ids(results) == ["policy#body"]
 
+    def test_facets_count_documents_from_their_head_chunks(self, filled: HybridIndex) -> None:
+        facets = filled.facet_counts()
+
+        assert facets == {
+            "field": {"Hộ tịch": 2, "Xuất nhập cảnh": 1},
+            # birth#dossier carries "Cấp xã" too; it is counted once, from the overview.
+            "levels": {"Cấp huyện": 2, "Cấp tỉnh": 2, "Cấp xã": 1},
+            "agency": {"Bộ Công an": 1},
+        }
+        assert list(facets["field"]) == ["Hộ tịch", "Xuất nhập cảnh"]
+
+    def test_facets_forget_a_deleted_document(self, filled: HybridIndex) -> None:
+        filled.delete_document("procedure:1.001")
+
+        facets = filled.facet_counts()
+
+        assert "Xuất nhập cảnh" not in facets["field"] and facets["agency"] == {}
+
 
 class TestDocuments:
     def test_document_ids(self, filled: HybridIndex) -> None:

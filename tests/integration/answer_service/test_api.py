@@ -194,6 +194,39 @@ def test_search_filters_by_levels(client: TestClient) -> None:
     assert all("Cấp tỉnh" in hit["levels"] for hit in body["hits"])
 
 
+def test_filters_take_values_as_an_operator_types_them(client: TestClient) -> None:
+    body = search(client, "cấp đổi thẻ", filters={"levels": ["cap tinh"]}, top_k=10)
+    typed = search(client, "thủ tục cấp đổi thông báo", filters={"field": ["thư viện"]})
+    agency = search(client, "cấp đổi thẻ", filters={"agency": ["sở xây"]}, top_k=10)
+
+    assert body["filters"] == {"levels": ["Cấp tỉnh"]}
+    assert body["hits"] and all("Cấp tỉnh" in hit["levels"] for hit in body["hits"])
+    assert codes_of(typed) == [LIBRARY]
+    assert agency["filters"] == {"agency": ["Sở Xây dựng"]}
+    assert codes_of(agency) == [DRIVING]
+
+
+def test_an_unknown_filter_value_is_a_422_that_names_the_close_ones(client: TestClient) -> None:
+    response = client.post(
+        "/v1/search", json={"query": "cấp đổi thẻ", "filters": {"field": ["Thu vienn"]}}
+    )
+
+    assert response.status_code == 422
+    assert response.json()["error_code"] == "invalid_input"
+    assert "Thư viện" in response.json()["detail"]
+
+
+def test_facets_list_the_values_filters_take(client: TestClient) -> None:
+    response = client.get("/v1/facets")
+
+    assert response.status_code == 200
+    body = response.json()
+    levels = {item["value"]: item["documents"] for item in body["levels"]}
+    assert levels["Cấp tỉnh"] >= 3 and levels["Cấp xã"] >= 2
+    assert {"value": "Thư viện", "documents": 1} in body["field"]
+    assert any(item["value"] == "Sở Xây dựng" for item in body["agency"])
+
+
 def test_search_filters_by_kind_and_refuses_an_unknown_kind(client: TestClient) -> None:
     body = search(client, "cấp đổi thẻ", filters={"doc_kind": ["procedure"]}, top_k=10)
     assert body["hits"] and all(hit["doc_kind"] == "procedure" for hit in body["hits"])

@@ -138,6 +138,18 @@ class TestOperator:
         assert any(LIBRARY in label for label in labels)
         assert not any("Cấp đổi thẻ hội viên" in label for label in labels)  # a province one
 
+    def test_search_with_a_field_chosen_from_the_index(self, ui_env: LiveService) -> None:
+        at = app_as("operator", ui_env)
+        fields = next(m for m in at.multiselect if m.label == "Lĩnh vực")
+        assert "Thư viện" in fields.options and "Đường bộ" in fields.options
+        form_inputs = [t for t in at.text_input if t.label == "Câu hỏi hoặc mã thủ tục"]
+        form_inputs[0].input("thủ tục cấp đổi")
+        fields.select("Thư viện")
+        at.button[[b.label for b in at.button].index("Tìm kiếm")].click().run()
+        assert not at.exception
+        labels = [e.label for e in at.expander]
+        assert labels and all(LIBRARY in label for label in labels)
+
     def test_procedure_facts_with_local_notes(self, ui_env: LiveService) -> None:
         with api_as(ui_env, "editor") as api:
             saved = api.save_local_notes(
