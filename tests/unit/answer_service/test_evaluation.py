@@ -7,6 +7,7 @@ import pytest
 
 from answer_service.evaluation import (
     HELDOUT_QUESTIONS,
+    TUNING_QUESTIONS,
     Question,
     Scores,
     evaluate,
@@ -58,3 +59,37 @@ def test_the_held_out_questions_are_well_formed() -> None:
     assert len({q.qid for q in questions}) == len(questions)
     assert all(q.expected_route == "procedure" and q.expected_codes for q in questions)
     assert {q.style for q in questions} == {"formal", "colloquial", "unaccented", "typo_chat"}
+
+
+def test_the_tuning_set_gets_its_own_row_before_the_held_out_one() -> None:
+    good, weak = Scores(), Scores()
+    good.add(["1"], ["1"])
+    weak.add(["2", "1"], ["1"])
+    dev = {"all": good, "all-unaccented": good}
+    table = render_targets(
+        dev, dev, 1.0, {"all": good, "all-unaccented": good}, {"all": weak, "all-unaccented": weak}
+    )
+    lines = table.splitlines()
+    tuning = next(i for i, line in enumerate(lines) if "tuning set" in line)
+    held = next(i for i, line in enumerate(lines) if "held-out" in line)
+    assert tuning < held
+    assert "0.500" in lines[tuning] and lines[tuning].endswith("| no |")
+    assert lines[held].endswith("| yes |")
+
+
+def test_the_tuning_questions_are_well_formed() -> None:
+    questions = load_dev_questions(TUNING_QUESTIONS)
+    assert len(questions) == 160
+    assert len({q.qid for q in questions}) == len(questions)
+    routes = {q.expected_route for q in questions}
+    assert routes == {
+        "procedure",
+        "emergency_113",
+        "emergency_114",
+        "emergency_115",
+        "complaint",
+        "incident_report",
+        "out_of_domain",
+    }
+    assert all(bool(q.expected_codes) == (q.expected_route == "procedure") for q in questions)
+    assert {q.style for q in questions} == {"formal", "colloquial", "no_diacritics", "chat"}
