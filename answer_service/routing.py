@@ -4,11 +4,20 @@ Emergencies go to their number and are never answered with a procedure; complain
 denunciations get the proper channel; reports of broken public infrastructure become tickets;
 unrelated chat gets a polite out-of-scope reply; everything else is a procedure question.
 
-The rules are cue phrases over the accent-folded text (citizens often type without diacritics),
-weighted and summed per route. Emergencies need an urgency or danger cue together with their
-kind, so "thủ tục hưởng chế độ tai nạn lao động" stays a procedure question; an acute state
-("đột quỵ", "co giật", "bất tỉnh", "đuối nước", "bị cướp giật") is an emergency on its own. Cues
-of a procedure raise the bar: "sổ đỏ bị cháy, làm lại thế nào" asks for a new certificate.
+The rules are cue phrases, weighted and summed per route, matched with diacritics when the
+message has them and folded when it has none (citizens often type without). Chat spellings
+("ko", "dc", "vs") are read as the words they stand for first. Emergencies need an urgency or
+danger cue together with their kind, so "thủ tục hưởng chế độ tai nạn lao động" stays a
+procedure question; an acute state ("đột quỵ", "co giật", "bất tỉnh", "đuối nước", "bị cướp
+giật") is an emergency on its own. Three kinds of counter-cue raise the bars differently:
+
+- cues of a procedure raise every bar: "sổ đỏ bị cháy, làm lại thế nào" asks for a new
+  certificate, and the cues of one emergency count together only up to a cap, so that a fire
+  told in many words does not outweigh the question about what it destroyed;
+- what happened a while ago ("năm ngoái", "hôm qua") raises the emergency bar, and the report
+  and chat bars, not the complaint bar;
+- question words ("làm sao", "ở đâu") raise the report and chat bars, and the emergency bar
+  only in a folded message, whose cues are often everyday words ("sap" is "sập" and "sắp").
 """
 
 from __future__ import annotations
@@ -67,6 +76,10 @@ _CUES: dict[Route, dict[str, float]] = {
         "đột nhập": 2,
         "vào nhà": 1,
         "kẻ gian": 2,
+        "cạy cửa": 3,
+        "phá khóa": 3,
+        "người lạ": 1,
+        "rình rập": 1.5,
     },
     Route.EMERGENCY_114: {
         "cháy": 3,
@@ -114,6 +127,9 @@ _CUES: dict[Route, dict[str, float]] = {
         "đột quỵ": 3,
         "ngộ độc": 3,
         "nuốt phải": 3,
+        "hóc": 2,
+        "mắc nghẹn": 3,
+        "hóc xương": 1,
         "tự tử": 3,
         "rắn cắn": 3,
         "không thở": 3,
@@ -150,6 +166,19 @@ _CUES: dict[Route, dict[str, float]] = {
         "tự ý": 1,
         "sai phạm": 2,
         "làm khó": 1.5,
+        "hạch sách": 2.5,
+        "quát nạt": 2,
+        "phản ánh": 1,
+        "bỏ túi": 2,
+        "bồi dưỡng": 1,
+        "không đồng ý với quyết định": 1.5,
+        # Said as an intent, the complaint is the question: "muốn tố cáo thì gửi đâu".
+        "muốn khiếu nại": 1.5,
+        "muốn tố cáo": 1.5,
+        "tố cáo ở đâu": 1.5,
+        "khiếu nại ở đâu": 1.5,
+        "đơn tố cáo": 1.5,
+        "đơn khiếu nại": 1.5,
     },
     Route.INCIDENT_REPORT: {
         "ổ gà": 2.5,
@@ -176,6 +205,14 @@ _CUES: dict[Route, dict[str, float]] = {
         "vỉa hè": 1.5,
         "đường liên xã": 1,
         "chưa ai": 1,
+        "ai sửa": 1.5,
+        "bật gốc": 2.5,
+        "gãy đổ": 2,
+        "chắn ngang": 1.5,
+        "ống nước": 1.5,
+        "bị vỡ": 1.5,
+        "lênh láng": 1,
+        "giữa đường": 1,
     },
     Route.OUT_OF_DOMAIN: {
         "xổ số": 3,
@@ -195,6 +232,12 @@ _CUES: dict[Route, dict[str, float]] = {
         "bạn tên": 2.5,
         "ca sĩ": 3,
         "tỷ số": 3,
+        "đá với": 3,
+        "có mưa": 2.5,
+        "đi chơi": 1,
+        "tâm sự": 3,
+        "buồn quá": 2,
+        "chán quá": 2,
     },
 }
 _URGENCY = {
@@ -212,6 +255,7 @@ _URGENCY = {
     "báo ai": 1.5,
     "khẩn cấp": 2,
     "bây giờ": 0.5,
+    "giờ làm sao": 1,
 }
 _PROCEDURE_CUES = {
     "phòng cháy": 2,
@@ -224,14 +268,12 @@ _PROCEDURE_CUES = {
     "cấp giấy": 1.5,
     "giấy phép": 1.5,
     "lệ phí": 1.5,
-    "làm sao": 0.5,
-    "ở đâu": 0.5,
     "chế độ": 1,
     "trợ cấp": 1,
     "xin cấp": 1.5,
     "giấy chứng nhận": 1.5,
     "chứng thực": 1.5,
-    "bao lâu": 0.5,
+    "thời gian giải quyết": 1.5,
     # A burnt document or banknote to replace is a procedure question, not a fire.
     "bằng lái": 1,
     "làm lại": 1.5,
@@ -252,11 +294,37 @@ _PROCEDURE_CUES = {
     "bảo hiểm": 1,
     "trái tuyến": 1.5,
     "thương tật": 1.5,
+}
+# Words any question has ("làm sao", "ở đâu"): they tell a question about a procedure from a
+# report of a broken road or from chat, not from an emergency or a complaint, whose senders ask
+# "làm sao" too.
+_QUESTION_CUES = {"làm sao": 0.5, "ở đâu": 0.5, "bao lâu": 0.5}
+# Something that happened a while ago is not an emergency now, and is what a procedure question
+# tells more often than a complaint does.
+_PAST_CUES = {
     "năm ngoái": 1.5,
     "hôm qua": 1,
     "tuần trước": 1.5,
     "tháng trước": 1.5,
     "trước đây": 1,
+}
+# Several cues of one emergency ("cháy", "hỏa hoạn", "bị cháy") describe one event; summed
+# without a bound they would outweigh any question about the document the event destroyed.
+EMERGENCY_KIND_CAP = 4.5
+# Chat spellings, read as the words they stand for before the cues are looked for.
+_CHAT_WORDS = {
+    "ko": "không",
+    "k": "không",
+    "hok": "không",
+    "kh": "không",
+    "dc": "được",
+    "đc": "được",
+    "r": "rồi",
+    "j": "gì",
+    "vs": "với",
+    "mn": "mọi người",
+    "bn": "bao nhiêu",
+    "ntn": "như thế nào",
 }
 EMERGENCY_THRESHOLD = 3.0
 COMPLAINT_THRESHOLD = 2.5
@@ -265,8 +333,14 @@ OUT_OF_DOMAIN_THRESHOLD = 2.5
 
 
 Patterns = list[tuple[re.Pattern[str], float]]
-# Folded, "chảy máu" (bleeding) reads "chay mau", the fire cue's "chay" followed by "mau".
-_NOT_BEFORE = {"cháy": "máu", "bị cháy": "máu"}
+# Folded, "chảy máu" (bleeding) reads "chay mau", the fire cue's "chay" followed by "mau",
+# "nước chảy" (water flowing) reads "nuoc chay", and "tạm sử dụng" holds "tam su".
+_NOT_BEFORE = {"cháy": "máu", "bị cháy": "máu", "tâm sự": "dụng"}
+_NOT_AFTER = {"cháy": "nước"}
+# Cues that, folded, are everyday words of procedure questions: "hoc" is "học" (to study),
+# "co mua" "có mua" (to buy), "nguoi la" "người là", "bi vo" "bị vợ". They count only in a
+# message written with diacritics.
+_ACCENTED_ONLY = {"hóc", "có mưa", "người lạ", "bị vỡ"}
 
 
 def _compile(cues: dict[str, float], *, folded: bool) -> Patterns:
@@ -277,8 +351,14 @@ def _compile(cues: dict[str, float], *, folded: bool) -> Patterns:
         after = _NOT_BEFORE.get(phrase)
         return rf"(?!\s+{re.escape(form(after))}(?!\w))" if after else ""
 
+    def unless_after(phrase: str) -> str:
+        before = _NOT_AFTER.get(phrase)
+        return rf"(?<!{re.escape(form(before))} )" if before else ""
+
     return [
-        (re.compile(rf"(?<!\w){re.escape(form(p))}(?!\w){guard(p)}"), w) for p, w in cues.items()
+        (re.compile(rf"{unless_after(p)}(?<!\w){re.escape(form(p))}(?!\w){guard(p)}"), w)
+        for p, w in cues.items()
+        if not (folded and p in _ACCENTED_ONLY)
     ]
 
 
@@ -290,6 +370,8 @@ _COMPILED = {
         {route: _compile(cues, folded=folded) for route, cues in _CUES.items()},
         _compile(_URGENCY, folded=folded),
         _compile(_PROCEDURE_CUES, folded=folded),
+        _compile(_QUESTION_CUES, folded=folded),
+        _compile(_PAST_CUES, folded=folded),
     )
     for folded in (False, True)
 }
@@ -306,25 +388,40 @@ class RouteDecision:
     reason: str
 
 
+def _spell_out_chat(text: str) -> str:
+    return re.sub(r"\w+", lambda m: _CHAT_WORDS.get(m.group(0), m.group(0)), text)
+
+
 def classify_route(message: str) -> RouteDecision:
     """Decide the route of one message."""
     text = clean_text(message).lower()
     folded = not has_diacritics(text)
-    routes, urgency_patterns, procedure_patterns = _COMPILED[folded]
+    text = _spell_out_chat(text)
+    if folded:
+        text = fold_accents(text)
+    routes, urgency_patterns, procedure_patterns, question_patterns, past_patterns = _COMPILED[
+        folded
+    ]
     scores = {route.value: _score(patterns, text) for route, patterns in routes.items()}
     urgency = _score(urgency_patterns, text)
     procedure = _score(procedure_patterns, text)
-    scores["urgency"] = urgency
-    scores["procedure"] = procedure
+    question = _score(question_patterns, text)
+    past = _score(past_patterns, text)
+    scores.update(urgency=urgency, procedure=procedure, question=question, past=past)
 
     emergencies = [r for r in Route if r.is_emergency]
     best = max(emergencies, key=lambda r: scores[r.value])
-    if scores[best.value] and scores[best.value] + urgency >= EMERGENCY_THRESHOLD + procedure:
+    emergency = min(scores[best.value], EMERGENCY_KIND_CAP)
+    # Folded, many cues are also everyday words ("sap" is "sập" and "sắp", "ngay" "ngay" and
+    # "ngày"): there a question word counts against an emergency too.
+    bar = EMERGENCY_THRESHOLD + procedure + past + (question if folded else 0.0)
+    if emergency and emergency + urgency >= bar:
         return RouteDecision(best, scores, "emergency cues with urgency")
     if scores[Route.COMPLAINT.value] >= COMPLAINT_THRESHOLD + procedure * 0.5:
         return RouteDecision(Route.COMPLAINT, scores, "complaint or denunciation cues")
-    if scores[Route.INCIDENT_REPORT.value] >= INCIDENT_THRESHOLD + procedure:
+    everyday = procedure + question + past
+    if scores[Route.INCIDENT_REPORT.value] >= INCIDENT_THRESHOLD + everyday:
         return RouteDecision(Route.INCIDENT_REPORT, scores, "infrastructure incident cues")
-    if scores[Route.OUT_OF_DOMAIN.value] >= OUT_OF_DOMAIN_THRESHOLD + procedure:
+    if scores[Route.OUT_OF_DOMAIN.value] >= OUT_OF_DOMAIN_THRESHOLD + everyday:
         return RouteDecision(Route.OUT_OF_DOMAIN, scores, "unrelated topic")
     return RouteDecision(Route.PROCEDURE, scores, "default")

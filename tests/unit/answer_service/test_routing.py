@@ -118,3 +118,48 @@ def test_both_sides_of_the_emergency_line(message: str, route: Route, folded: bo
 def test_a_message_with_diacritics_is_matched_with_them() -> None:
     # Folded, "chảy" is "cháy" and "nó" is "nổ": bleeding is no fire.
     assert classify_route("nó bị chảy máu nhiều lắm").scores["emergency_114"] == 0
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        # A fire that destroyed a document, asked about afterwards: the document is the question.
+        (
+            "Sổ hộ khẩu và giấy khai sinh nhà tôi bị cháy hết trong vụ hỏa hoạn tháng 5, "
+            "làm lại ở đâu, thời gian giải quyết bao lâu?",
+            Route.PROCEDURE,
+        ),
+        # An acute state is an emergency even when the sender asks "làm sao".
+        ("con em 3 tuổi nuốt phải đồng xu, giờ làm sao ạ", Route.EMERGENCY_115),
+        ("Có người đang cạy cửa nhà bên cạnh, tôi phải làm sao?", Route.EMERGENCY_113),
+        # Said as an intent, a denunciation is one, whatever procedure it is about.
+        (
+            "Tôi nộp hồ sơ đăng ký đất đai quá hẹn hai tháng, cán bộ đòi bồi dưỡng, "
+            "tôi muốn tố cáo thì gửi đơn ở đâu?",
+            Route.COMPLAINT,
+        ),
+        ("csgt thu tiền bỏ túi ko biên lai, tố cáo ở đâu ạ", Route.COMPLAINT),
+        ("cán bộ một cửa quát nạt, hạch sách dân, tôi muốn phản ánh", Route.COMPLAINT),
+        # A report tells when it happened; that does not make it a procedure question.
+        ("ổ gà giữa đường hôm qua làm 2 xe ngã, ai sửa vậy", Route.INCIDENT_REPORT),
+        ("Cây xanh bật gốc chắn ngang đường sau bão, xin báo xử lý", Route.INCIDENT_REPORT),
+        ("ad ơi rảnh không, tâm sự chút, buồn quá", Route.OUT_OF_DOMAIN),
+    ],
+)
+def test_kinds_of_message_seen_in_the_second_question_set(message: str, route: Route) -> None:
+    assert classify_route(message).route is route
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        # "nuoc chay" is water flowing ("nước chảy"), not a fire.
+        ("ong nuoc may bi vo, nuoc chay tran ra giua duong", Route.INCIDENT_REPORT),
+        # "sap" is "sắp" (about to) and "ngay" "ngày": no collapse, no urgency.
+        ("ho chieu sap het han, ngay mai lam lai o dau", Route.PROCEDURE),
+        ("phe duyet phuong an tam su dung rung", Route.PROCEDURE),
+        ("con em nuot phai dong xu, lam sao bay gio", Route.EMERGENCY_115),
+    ],
+)
+def test_folded_words_that_are_also_everyday_words(message: str, route: Route) -> None:
+    assert classify_route(message).route is route
