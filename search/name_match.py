@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from search.text.variants import VariantMarkers
 
 NAME_MATCH_LIST = "name_match"
+VARIANT_PENALTY = "variant_penalty"  # what the variant markers took off the name's coverage
 # Names come from a catalogue of a few thousand procedures; their pairs cost about 80 µs each.
 _NAME_CACHE_SIZE = 16_384
 
@@ -81,6 +82,7 @@ def rerank_by_name(
     variants: VariantMarkers | None = None,
     unsaid: float = 1.0,
     missing: float = 0.5,
+    siblings_by_variant: bool = False,
 ) -> list[DocumentHit]:
     """Fuse the name-coverage ranking of the first ``depth`` hits into their scores.
 
@@ -96,6 +98,10 @@ def rerank_by_name(
         variants: The variant markers; None ranks by coverage alone.
         unsaid: What each marker of a name that the query does not say takes off its share.
         missing: What each marker the query says, and a sibling has, takes off a name without it.
+        siblings_by_variant: After the fusion, siblings in the head (names with the same base,
+            ``VariantMarkers.of_name(...).base``) whose markers the query weighs differently
+            trade places so that the one that fits best takes the best place any of them has;
+            other procedures keep theirs.
 
     Returns:
         The hits, best first: the first ``depth`` rescored and reordered, the rest after them.
@@ -114,23 +120,53 @@ def rerank_by_name(
     head, tail = hits[:depth], hits[depth:]
     names = [name_of(hit.title) if name_of else hit.title for hit in head]
     coverage = [name_coverage(name, query_pairs) for name in names]
-    fit = list(coverage)
+    penalty = [0.0] * len(head)
     if variants is not None:
         said = variants.in_query(list(query_texts))
         among = frozenset().union(*(variants.of_name(name).markers for name in names))
         for i, name in enumerate(names):
-            fit[i] -= unsaid * variants.unsaid(name, said)
-            fit[i] -= missing * variants.missing(name, said, among)
+            not_said, lacking = variants.penalty(name, said, among)
+            penalty[i] = unsaid * not_said + missing * lacking
+    fit = [c - p for c, p in zip(coverage, penalty, strict=True)]
     by_name = sorted(range(len(head)), key=lambda i: (-fit[i], i))
     name_rank = {i: rank for rank, i in enumerate(by_name)}
     rescored = [
         hit.model_copy(
             update={
                 "score": hit.score + weight / (rrf_k + name_rank[i] + 1),
-                "list_scores": {**hit.list_scores, NAME_MATCH_LIST: fit[i]},
+                "list_scores": {
+                    **hit.list_scores,
+                    NAME_MATCH_LIST: fit[i],
+                    VARIANT_PENALTY: penalty[i],
+                },
             }
         )
         for i, hit in enumerate(head)
     ]
     rescored.sort(key=lambda h: -h.score)  # stable: equal scores keep the fused order
+    if siblings_by_variant and variants is not None:
+        rescored = _siblings_by_fit(rescored, variants)
     return rescored + tail
+
+
+def _siblings_by_fit(hits: list[DocumentHit], variants: VariantMarkers) -> list[DocumentHit]:
+    """Within each family of siblings whose variant penalties differ, order by name fit.
+
+    The family's members keep the set of places they hold; who holds which changes.
+    """
+    families: dict[tuple[str, ...], list[int]] = {}
+    for place, hit in enumerate(hits):
+        base = variants.of_name(hit.title).base
+        if base:
+            families.setdefault(base, []).append(place)
+    ordered = list(hits)
+    for places in families.values():
+        if len(places) < 2:
+            continue
+        penalties = {hits[p].list_scores[VARIANT_PENALTY] for p in places}
+        if len(penalties) < 2:
+            continue
+        best_first = sorted(places, key=lambda p: (-hits[p].list_scores[NAME_MATCH_LIST], p))
+        for place, member in zip(places, best_first, strict=True):
+            ordered[place] = hits[member]
+    return ordered

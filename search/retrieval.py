@@ -97,6 +97,7 @@ class RetrievalWeights:
     name_match_depth: int = 10
     variant_unsaid: float = 1.0
     variant_missing: float = 0.5
+    siblings_by_variant: bool = True
 
 
 @dataclass
@@ -209,6 +210,7 @@ class HybridRetriever:
             variants=self.variants,
             unsaid=w.variant_unsaid,
             missing=w.variant_missing,
+            siblings_by_variant=w.siblings_by_variant,
         )
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)

@@ -67,11 +67,15 @@ class NameVariant:
         markers: ``actions`` and the qualifiers found anywhere in the name.
         lists_base: The name lists its base action too ("Cấp, cấp lại ..."), so its actions
             are not a variant the question must say.
+        base: The name without its markers, its parentheses and the words that only frame
+            it ("thủ tục", "mới"), folded: siblings share it ("Cấp lại thẻ căn cước (thực
+            hiện tại cấp tỉnh)" and "Cấp đổi thẻ căn cước" are both "cap the can cuoc").
     """
 
     actions: frozenset[str]
     markers: frozenset[str]
     lists_base: bool
+    base: Syllables = ()
 
 
 @dataclass(frozen=True)
@@ -158,7 +162,39 @@ class VariantMarkers:
             actions=actions,
             markers=actions | qualifiers,
             lists_base=bool(_ACTION_LIST.match(clean_text(name))),
+            base=self._base(sylls, head_end, actions, qualifiers),
         )
+
+    def _base(
+        self,
+        sylls: Syllables,
+        head_end: int,
+        actions: frozenset[str],
+        qualifiers: frozenset[str],
+    ) -> Syllables:
+        keep = [True] * len(sylls)
+
+        def drop(words: Syllables, start: int, end: int, *, before: str = "") -> None:
+            at = _find(sylls[:end], words, start)
+            if at == -1:
+                return
+            keep[at : at + len(words)] = [False] * len(words)
+            if before and at > 0 and sylls[at - 1] == before:
+                keep[at - 1] = False  # "có yếu tố nước ngoài"
+
+        for action, words in self._actions:
+            if action in actions:
+                drop(words, 0, head_end)
+        for qualifier, words in self._qualifiers:
+            if qualifier in qualifiers:
+                drop(words, 0, len(sylls), before="có")
+        drop(("thủ", "tục"), 0, min(2, len(sylls)))
+        drop(("mới",), 0, head_end)
+        drop(("ở", "trong", "nước"), 0, len(sylls))
+        first = next((i for i, kept in enumerate(keep) if kept), None)
+        if first is not None and sylls[first] == "cấp":  # "Cấp lại X", "Gia hạn X": both "X"
+            keep[first] = False
+        return tuple(fold_accents(s) for s, kept in zip(sylls, keep, strict=True) if kept)
 
     def in_query(self, texts: list[str]) -> QueryVariants:
         """The markers that ``texts`` (a question, its restoration, its expansions) say."""
@@ -179,6 +215,10 @@ class VariantMarkers:
         variant = self.of_name(name)
         marked = variant.markers - variant.actions if variant.lists_base else variant.markers
         return len(marked - query.maybe)
+
+    def penalty(self, name: str, query: QueryVariants, among: frozenset[str]) -> tuple[int, int]:
+        """``unsaid`` and ``missing`` of the name, together."""
+        return self.unsaid(name, query), self.missing(name, query, among)
 
     def missing(self, name: str, query: QueryVariants, among: frozenset[str]) -> int:
         """How many markers the question surely says, and a sibling in ``among`` has, that
