@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from answer_service.routing import classify_route
+from answer_service.schemas import AnswerOut
+from answer_service.service import AnswerService
 from ingestion.models import Procedure, RecordKind
 from search.engine import SearchEngine
 from search.text.vietnamese import clean_text, fold_accents
@@ -128,6 +130,63 @@ def route_accuracy(questions: list[Question]) -> tuple[float, float, list[str]]:
             wrong.append(f"{q.qid}: expected {q.expected_route}")
     n = len(questions) or 1
     return right / n, right_folded / n, wrong
+
+
+@dataclass
+class AnswerOutcomes:
+    """What ``/v1/answer`` did with the procedure questions of a set, each also folded."""
+
+    n: int = 0
+    answered: int = 0
+    answered_right: int = 0
+    asked: int = 0
+    asked_with_right_option: int = 0
+    handed_over: int = 0
+
+    def line(self, title: str) -> str:
+        n = self.n or 1
+        return (
+            f"| {title} | {self.n} | {self.answered / n:.2f} | "
+            f"{self.answered_right / max(1, self.answered):.3f} | {self.asked / n:.2f} | "
+            f"{self.asked_with_right_option / max(1, self.asked):.3f} | "
+            f"{self.handed_over / n:.2f} |"
+        )
+
+
+def answer_outcomes(
+    answer: Callable[[str], AnswerOut], questions: list[Question]
+) -> AnswerOutcomes:
+    """Direct answers, questions asked back and hand-overs, with how often each was right."""
+    outcomes = AnswerOutcomes()
+    for q in questions:
+        if q.expected_route != "procedure" or not q.expected_codes:
+            continue
+        for text in (q.text, fold_accents(q.text)):
+            out = answer(text)
+            outcomes.n += 1
+            if out.answered:
+                outcomes.answered += 1
+                cited = {c.code for c in out.citations}
+                outcomes.answered_right += bool(cited & set(q.expected_codes))
+            elif out.options:
+                outcomes.asked += 1
+                offered = {o.code for o in out.options}
+                outcomes.asked_with_right_option += bool(offered & set(q.expected_codes))
+            else:
+                outcomes.handed_over += 1
+    return outcomes
+
+
+def render_answers(rows: list[tuple[str, AnswerOutcomes]]) -> str:
+    lines = [
+        "### Direct answers (`/v1/answer`, each question as written and without diacritics)",
+        "",
+        "| questions | n | answered | of those right | asked which | right one offered |"
+        " handed over |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    lines += [outcomes.line(title) for title, outcomes in rows]
+    return "\n".join(lines)
 
 
 def bm25_baseline(procedures: list[Procedure]) -> Ranker:
@@ -275,6 +334,12 @@ def main(argv: list[str] | None = None) -> int:
     heldout_results = evaluate(rankers, heldout)
     tuning = load_dev_questions(args.tuning) if args.tuning.exists() else []
     tuning_results = evaluate(rankers, tuning)
+    service = AnswerService(engine=engine, catalog=catalog)
+    answers = [
+        (title, answer_outcomes(service.answer, questions))
+        for title, questions in (("dev", dev), ("tuning", tuning), ("held-out", heldout))
+        if questions
+    ]
     styles = sorted({q.style for q in dev})
     style_keys = ["all", "all-unaccented"] + [s for st in styles for s in (st, f"{st}-unaccented")]
     routed, routed_folded, wrong = route_accuracy(dev)
@@ -338,6 +403,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         if set_wrong:
             report.append(f"{title}, routed wrong: " + "; ".join(set_wrong))
+    report += ["", render_answers(answers)]
     text = "\n".join(report)
     print(text)
     if args.output:

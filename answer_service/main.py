@@ -53,6 +53,7 @@ def open_service(settings: Settings | None = None) -> AnswerService:
         engine=SearchEngine.open(settings),
         catalog=Catalog(settings.catalog_url),
         abstain_below=answer_settings.abstain_below,
+        clarify_within=answer_settings.clarify_within,
         rephraser=rephraser,
     )
 

@@ -134,12 +134,28 @@ class AnswerIn(BaseModel):
     channel: str = Field("web", pattern="^(phone|zalo|facebook|email|web|sms|app)$")
 
 
+class AnswerOption(BaseModel):
+    """A procedure the question may be about, offered for the citizen to choose."""
+
+    code: str
+    name: str
+    source_url: str = ""
+
+
 class AnswerOut(BaseModel):
     route: str
     answered: bool
     handover: bool
     handover_reason: str = ""
     text: str
+    options: list[AnswerOption] = Field(
+        default_factory=list,
+        description=(
+            "When the question fits several procedures about equally, the answer asks which "
+            "one (answered and handover both false) and lists them here; the citizen replies "
+            "with a code."
+        ),
+    )
     citations: list[Citation]
     confidence: float
     generated_by: str  # "composer", "llm" or "routing"

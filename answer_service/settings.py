@@ -12,6 +12,15 @@ class AnswerSettings(BaseSettings):
     )
 
     abstain_below: float = Field(0.75, ge=0, le=1, description="Hand over below this confidence.")
+    clarify_within: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description=(
+            "Ask the citizen to choose when another procedure's score is at least this share "
+            "of the best one's; 1 asks only on a tie."
+        ),
+    )
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: SecretStr | None = None

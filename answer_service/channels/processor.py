@@ -255,6 +255,16 @@ class MessageProcessor:
                 text = answer_with_citations(answer, link_base=self.link_base, limit=limit)
                 self._send(message, text, kind="answer")
             return "answered"
+        if answer.options:
+            # The question fits several procedures about equally: ask, rather than guess. A
+            # reply with a code is answered directly (the code is looked up exactly).
+            if channel is Channel.SMS:
+                listed = "; ".join(f"{o.code} {o.name}" for o in answer.options)
+                text = f"{listed}. Nhan MA <ma> de xem thu tuc dung voi truong hop cua ban."
+            else:
+                text = answer.text
+            self._send(message, text, kind="clarification")
+            return "clarified"
         if answer.route == Route.OUT_OF_DOMAIN.value:
             self._send(message, answer.text, kind="guidance")
             return "out_of_domain"

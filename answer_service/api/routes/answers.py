@@ -49,7 +49,11 @@ def answer(body: AnswerIn, service: ServiceDep, request: Request) -> AnswerOut:
             confidence=out.confidence,
             answered=out.answered,
             handover_reason=out.handover_reason,
-            procedure_codes=tuple(dict.fromkeys(c.code for c in out.citations if c.code)),
+            procedure_codes=tuple(
+                dict.fromkeys(
+                    [c.code for c in out.citations if c.code] + [o.code for o in out.options]
+                )
+            ),
             reply=out.text,
             took_ms=out.took_ms,
         )

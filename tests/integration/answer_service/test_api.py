@@ -454,6 +454,33 @@ def test_answer_by_code(client: TestClient) -> None:
     assert "miễn phí" in body["text"]
 
 
+def test_a_question_that_fits_two_procedures_equally_asks_which(
+    invented_kb: InventedKnowledgeBase,
+) -> None:
+    # Every confidence passes here, so that only the closeness of the two decides.
+    service = invented_kb.service
+    asking = AnswerService(engine=service.engine, catalog=service.catalog, abstain_below=0.0)
+    question = "Thủ tục cấp đổi giấy phép lái xe ba bánh và cấp đổi thẻ hội viên câu lạc bộ thơ"
+    with TestClient(create_app(service=asking)) as test_client:
+        body = answer(test_client, question)
+        chosen = answer(test_client, f"{body['options'][1]['code']} cần giấy tờ gì")
+
+    assert body["answered"] is False and body["handover"] is False
+    assert {o["code"] for o in body["options"]} == {DRIVING, CLUB_CARD}
+    assert body["citations"] == []
+    assert "nhắn lại mã" in body["text"]
+    assert all(f"(mã {o['code']})" in body["text"] for o in body["options"])
+    # The citizen's reply with a code is answered directly.
+    assert chosen["answered"] is True and chosen["options"] == []
+    assert {c["code"] for c in chosen["citations"]} == {body["options"][1]["code"]}
+
+
+def test_a_clear_winner_is_answered_without_asking(client: TestClient) -> None:
+    body = answer(client, "Xin giấy phép nuôi chim yến hết bao nhiêu tiền, mất mấy ngày?")
+
+    assert body["answered"] is True and body["options"] == []
+
+
 # --------------------------------------------------------------------------------------------
 # OpenAPI
 

@@ -458,3 +458,32 @@ def test_a_fee_that_lost_its_thousands_is_doubtful() -> None:
     assert not doubtful_fees(with_fees(Fee(amount=45_000), Fee(amount=0)))
     assert not doubtful_fees(with_fees(Fee(amount=25, currency="USD")))  # a visa fee
     assert not doubtful_fees(with_fees(Fee(amount=None, text="Theo quy định")))
+
+
+def _hit(code: str, score: float) -> DocumentHit:
+    return DocumentHit(
+        doc_id=f"procedure:{code}", doc_kind="procedure", code=code, title=code, score=score
+    )
+
+
+def test_close_alternatives_are_those_within_the_share_of_the_best() -> None:
+    from answer_service.service import close_alternatives
+
+    hits = [_hit("a", 1.0), _hit("b", 0.95), _hit("c", 0.85), _hit("d", 0.94), _hit("e", 0.99)]
+
+    assert [h.code for h in close_alternatives(hits, within=0.9)] == ["a", "b", "d"]
+    assert [h.code for h in close_alternatives(hits, within=1.0)] == ["a"]
+    assert [h.code for h in close_alternatives(hits[:1], within=0.9)] == ["a"]
+    assert close_alternatives([], within=0.9) == []
+
+
+def test_a_sibling_of_the_best_is_offered_however_far_behind() -> None:
+    from answer_service.service import close_alternatives
+
+    hits = [_hit("cấp thẻ", 1.0), _hit("cấp lại thẻ", 0.5), _hit("cấp sổ", 0.5)]
+
+    def siblings(name: str, other: str) -> bool:
+        return other.replace(" lại", "") == name
+
+    offered = close_alternatives(hits, within=0.9, siblings=siblings)
+    assert [h.code for h in offered] == ["cấp thẻ", "cấp lại thẻ"]

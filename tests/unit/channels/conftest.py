@@ -28,7 +28,14 @@ from answer_service.channels.settings import ChannelSettings
 from answer_service.channels.store import Conversation, ConversationStore, StoredMessage
 from answer_service.compose import Citation
 from answer_service.errors import install_error_handlers
-from answer_service.schemas import AnswerOut, FiltersIn, HitOut, QueryInfo, SearchOut
+from answer_service.schemas import (
+    AnswerOption,
+    AnswerOut,
+    FiltersIn,
+    HitOut,
+    QueryInfo,
+    SearchOut,
+)
 from ingestion.models import Procedure
 from search.errors import ErrorCode, SearchError
 from search.models import Section
@@ -51,7 +58,8 @@ def offline(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 class FakeAnswerer:
-    """Answers "khai sinh" questions with a citation; hands over anything else."""
+    """Answers "khai sinh" questions with a citation, asks which of two procedures a "hộ chiếu"
+    question is about; hands over anything else."""
 
     def __init__(self) -> None:
         self.questions: list[str] = []
@@ -75,6 +83,20 @@ class FakeAnswerer:
                 answered=False,
                 handover=False,
                 text="Câu hỏi nằm ngoài phạm vi hỗ trợ.",
+                citations=[],
+                **common,
+            )
+        if "hộ chiếu" in lowered:
+            return AnswerOut(
+                route="procedure",
+                answered=False,
+                handover=False,
+                text="Câu hỏi có thể thuộc: 1. Cấp hộ chiếu (mã 1.900201); 2. Cấp lại hộ chiếu"
+                " (mã 1.900202). Quý khách vui lòng nhắn lại mã.",
+                options=[
+                    AnswerOption(code="1.900201", name="Cấp hộ chiếu thử nghiệm"),
+                    AnswerOption(code="1.900202", name="Cấp lại hộ chiếu thử nghiệm"),
+                ],
                 citations=[],
                 **common,
             )

@@ -136,6 +136,20 @@ class TestMessageProcessor:
         assert harness.processor.process(message) == "out_of_domain"
         assert harness.intake.tickets == {}
 
+    def test_run_question_fitting_two_procedures_asks_which_without_ticket(
+        self, harness: Harness
+    ) -> None:
+        message = receive(harness.store, Channel.ZALO, "5", "Làm hộ chiếu ở đâu?", "m1")
+
+        assert harness.processor.process(message) == "clarified"
+
+        assert harness.intake.tickets == {}
+        (_, ack, _), (_, asked, _) = harness.sender.sent
+        assert ack == ACK and "1.900201" in asked and "1.900202" in asked
+        conversation = harness.store.find_conversation("zalo", "5")
+        assert conversation is not None and conversation.mode == "bot"
+        assert [m.kind for m in harness.store.messages(conversation.id)][-1] == "clarification"
+
     def test_run_follow_event_is_greeted(self, harness: Harness) -> None:
         message_id = harness.store.record_inbound(
             channel="zalo", thread_key="4", text="", dedupe_key="follow:4:1", kind="follow"
@@ -186,6 +200,17 @@ class TestSmsKeywords:
         assert "Đang xử lý" in harness.sender.sent[0][1]
         assert "2026-12-20" in harness.sender.sent[0][1]
         assert "Khong tim thay ho so" in harness.sender.sent[1][1]
+
+    def test_run_sms_fitting_two_procedures_lists_codes_to_text_back(
+        self, harness: Harness
+    ) -> None:
+        message = receive(harness.store, Channel.SMS, "0900000006", "làm hộ chiếu", "1")
+
+        assert harness.processor.process(message) == "clarified"
+
+        text = harness.sender.sent[-1][1]
+        assert "1.900201 Cấp hộ chiếu thử nghiệm; 1.900202" in text
+        assert "Nhan MA <ma>" in text
 
     def test_run_free_text_sms_is_acknowledged_and_answered(self, harness: Harness) -> None:
         message = receive(
