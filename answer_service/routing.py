@@ -26,7 +26,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from search.text.vietnamese import clean_text, fold_accents, has_diacritics
+from search.text.vietnamese import clean_text, fold_accents, has_diacritics, syllables
 
 
 class Route(str, Enum):
@@ -110,6 +110,8 @@ _CUES: dict[Route, dict[str, float]] = {
         "đuối nước": 3,
         "chìm": 1.5,
         "sập": 1.5,
+        "bị sập": 1.5,
+        "nhà sập": 1.5,
         "cứu hộ": 2,
         "cứu nạn": 2,
     },
@@ -123,6 +125,8 @@ _CUES: dict[Route, dict[str, float]] = {
         "không tỉnh": 1.5,
         "co giật": 3,
         "chảy máu": 3,
+        "máu chảy": 3,
+        "bị thương": 1,
         "chảy nhiều máu": 2,
         "đột quỵ": 3,
         "ngộ độc": 3,
@@ -171,6 +175,9 @@ _CUES: dict[Route, dict[str, float]] = {
         "phản ánh": 1,
         "bỏ túi": 2,
         "bồi dưỡng": 1,
+        "đòi bồi dưỡng": 2.5,
+        "đòi tiền": 2,
+        "không ai giải quyết": 1.5,
         "không đồng ý với quyết định": 1.5,
         # Said as an intent, the complaint is the question: "muốn tố cáo thì gửi đâu".
         "muốn khiếu nại": 1.5,
@@ -191,8 +198,11 @@ _CUES: dict[Route, dict[str, float]] = {
         "cây đổ": 2.5,
         "ngập": 1,
         "vỡ ống": 2.5,
-        "mất nước": 1.5,
-        "mất điện": 1.5,
+        "mất nước": 2.5,
+        "mất điện": 2.5,
+        "ngày nay": 1,
+        "không có nước": 1.5,
+        "nước máy": 1,
         "sụt lún": 2.5,
         "hố": 1,
         "ô nhiễm": 1.5,
@@ -210,6 +220,8 @@ _CUES: dict[Route, dict[str, float]] = {
         "gãy đổ": 2,
         "chắn ngang": 1.5,
         "ống nước": 1.5,
+        "ống nước vỡ": 1.5,
+        "bể ống": 2.5,
         "bị vỡ": 1.5,
         "lênh láng": 1,
         "giữa đường": 1,
@@ -223,7 +235,7 @@ _CUES: dict[Route, dict[str, float]] = {
         "bài hát": 3,
         "phim": 2,
         "giá vàng": 3,
-        "chứng khoán": 2.5,
+        "chứng khoán": 2,
         "người yêu": 2.5,
         "nấu ăn": 3,
         "công thức nấu": 3,
@@ -274,6 +286,15 @@ _PROCEDURE_CUES = {
     "giấy chứng nhận": 1.5,
     "chứng thực": 1.5,
     "thời gian giải quyết": 1.5,
+    "giấy xác nhận": 1.5,
+    "tai nạn lao động": 2,
+    "giấy tờ gì": 1,
+    "cần gì": 1,
+    "thành lập": 2,
+    "chứng chỉ": 1.5,
+    "hành nghề": 1.5,
+    "kết hôn": 1.5,
+    "mất hết giấy tờ": 2,
     # A burnt document or banknote to replace is a procedure question, not a fire.
     "bằng lái": 1,
     "làm lại": 1.5,
@@ -307,6 +328,10 @@ _PAST_CUES = {
     "tuần trước": 1.5,
     "tháng trước": 1.5,
     "trước đây": 1,
+    "vừa rồi": 1.5,
+    "vừa mất": 2,
+    "đã mất": 2,
+    "qua đời": 2,
 }
 # Several cues of one emergency ("cháy", "hỏa hoạn", "bị cháy") describe one event; summed
 # without a bound they would outweigh any question about the document the event destroyed.
@@ -334,13 +359,21 @@ OUT_OF_DOMAIN_THRESHOLD = 2.5
 
 Patterns = list[tuple[re.Pattern[str], float]]
 # Folded, "chảy máu" (bleeding) reads "chay mau", the fire cue's "chay" followed by "mau",
-# "nước chảy" (water flowing) reads "nuoc chay", and "tạm sử dụng" holds "tam su".
-_NOT_BEFORE = {"cháy": "máu", "bị cháy": "máu", "tâm sự": "dụng"}
-_NOT_AFTER = {"cháy": "nước"}
+# "nước chảy" (water flowing) "nuoc chay", "chạy grab" "chay grab", "tạm sử dụng" holds
+# "tam su" and "bổ sung" "sung" (gun); "Hóc Môn" is a district, not choking.
+_NOT_BEFORE = {
+    "cháy": ("máu", "ra", "grab", "bộ", "thận"),
+    "bị cháy": ("máu",),
+    "đang cháy": ("máu", "ra", "grab", "bộ", "thận"),
+    "nước dâng": ("chảy",),  # folded, "nuoc dang chay" is water flowing
+    "tâm sự": ("dụng",),
+    "hóc": ("môn",),
+}
+_NOT_AFTER = {"cháy": ("nước", "máu"), "đang cháy": ("nước",), "súng": ("bổ",)}
 # Cues that, folded, are everyday words of procedure questions: "hoc" is "học" (to study),
-# "co mua" "có mua" (to buy), "nguoi la" "người là", "bi vo" "bị vợ". They count only in a
-# message written with diacritics.
-_ACCENTED_ONLY = {"hóc", "có mưa", "người lạ", "bị vỡ"}
+# "co mua" "có mua" (to buy), "nguoi la" "người là", "bi vo" "bị vợ", "sap" "sắp" (soon). They
+# count only in a message written with diacritics.
+_ACCENTED_ONLY = {"hóc", "có mưa", "người lạ", "bị vỡ", "sập"}
 
 
 def _compile(cues: dict[str, float], *, folded: bool) -> Patterns:
@@ -348,12 +381,12 @@ def _compile(cues: dict[str, float], *, folded: bool) -> Patterns:
         return fold_accents(phrase) if folded else phrase
 
     def guard(phrase: str) -> str:
-        after = _NOT_BEFORE.get(phrase)
-        return rf"(?!\s+{re.escape(form(after))}(?!\w))" if after else ""
+        return "".join(
+            rf"(?!\s+{re.escape(form(after))}(?!\w))" for after in _NOT_BEFORE.get(phrase, ())
+        )
 
     def unless_after(phrase: str) -> str:
-        before = _NOT_AFTER.get(phrase)
-        return rf"(?<!{re.escape(form(before))} )" if before else ""
+        return "".join(rf"(?<!{re.escape(form(before))} )" for before in _NOT_AFTER.get(phrase, ()))
 
     return [
         (re.compile(rf"{unless_after(p)}(?<!\w){re.escape(form(p))}(?!\w){guard(p)}"), w)
@@ -392,13 +425,29 @@ def _spell_out_chat(text: str) -> str:
     return re.sub(r"\w+", lambda m: _CHAT_WORDS.get(m.group(0), m.group(0)), text)
 
 
+# A message with diacritics on fewer of its syllables than this was mostly typed without them
+# ("nhà tôi dang chay, cuu voi"): it is read folded, the way most of it was written.
+MOSTLY_FOLDED_BELOW = 0.5
+
+
 def classify_route(message: str) -> RouteDecision:
     """Decide the route of one message."""
-    text = clean_text(message).lower()
-    folded = not has_diacritics(text)
-    text = _spell_out_chat(text)
-    if folded:
-        text = fold_accents(text)
+    text = _spell_out_chat(clean_text(message).lower())
+    words = syllables(text)
+    marked = sum(1 for word in words if has_diacritics(word))
+    if not marked:
+        return _decide(fold_accents(text), folded=True)
+    if marked < MOSTLY_FOLDED_BELOW * len(words):
+        # Mixed: what was typed with diacritics may still say an emergency the folded reading
+        # loses ("chảy" and "cháy" fold alike); an emergency in either reading is one.
+        as_typed = _decide(text, folded=False)
+        if as_typed.route.is_emergency:
+            return as_typed
+        return _decide(fold_accents(text), folded=True)
+    return _decide(text, folded=False)
+
+
+def _decide(text: str, *, folded: bool) -> RouteDecision:
     routes, urgency_patterns, procedure_patterns, question_patterns, past_patterns = _COMPILED[
         folded
     ]

@@ -163,3 +163,39 @@ def test_kinds_of_message_seen_in_the_second_question_set(message: str, route: R
 )
 def test_folded_words_that_are_also_everyday_words(message: str, route: Route) -> None:
     assert classify_route(message).route is route
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        # Mostly typed without diacritics: read folded, and an emergency either way is one.
+        ("nhà tôi dang chay, cuu voi", Route.EMERGENCY_114),
+        ("nha toi đang chay, cuu voi", Route.EMERGENCY_114),
+        ("tai nan xe may, nguoi bi thuong mau chay nhieu lam", Route.EMERGENCY_115),
+        # Folded words that are everyday ones: "chạy grab", "sắp", "bổ sung", "nước chảy".
+        ("toi dang chay grab can giay to gi", Route.PROCEDURE),
+        ("bang lai sap het han, can doi gap, nhanh giup em", Route.PROCEDURE),
+        ("can bo sung giay to gi gap", Route.PROCEDURE),
+        ("ong nuoc vo, nuoc dang chay ra duong", Route.INCIDENT_REPORT),
+        # A place name, a hurried procedure question, a death that has happened, a fire that
+        # is over.
+        ("tôi ở Hóc Môn, đang cần gấp giấy khai sinh cho con", Route.PROCEDURE),
+        ("Tôi đang cần gấp giấy xác nhận tai nạn lao động", Route.PROCEDURE),
+        ("bố tôi vừa mất vì đột quỵ, cần làm giấy tờ gì", Route.PROCEDURE),
+        (
+            "vụ cháy chung cư vừa rồi, gia đình tôi mất hết giấy tờ, giờ phải làm gì",
+            Route.PROCEDURE,
+        ),
+        # Outages are reports; bribes and delays are complaints.
+        ("Khu phố tôi mất điện từ sáng đến giờ", Route.INCIDENT_REPORT),
+        ("chung cư mất nước 2 ngày nay, ban quản lý không giải quyết", Route.INCIDENT_REPORT),
+        ("cán bộ một cửa đòi bồi dưỡng mới nhận hồ sơ", Route.COMPLAINT),
+        ("ho so cua toi tre hen 2 thang ko ai giai quyet, buc xuc qua", Route.COMPLAINT),
+        # Words of leisure inside a procedure question.
+        ("muốn cưới người yêu người nước ngoài cần gì", Route.PROCEDURE),
+        ("thành lập câu lạc bộ bóng đá chuyên nghiệp cần gì", Route.PROCEDURE),
+        ("chứng chỉ hành nghề chứng khoán cần gì", Route.PROCEDURE),
+    ],
+)
+def test_kinds_of_message_a_reviewer_sent(message: str, route: Route) -> None:
+    assert classify_route(message).route is route
