@@ -2,17 +2,15 @@
 
 The index filters on exact keyword values ("Cấp tỉnh", "Hộ tịch", "Sở Tư pháp tỉnh Gia Lai").
 An operator types "cap tinh", "hộ tịch" or "sở tư pháp"; an exact match would find nothing and
-say nothing about why. Each typed value is resolved in this order, and the first step that
-finds something decides:
+say nothing about why. A typed value stands for every value of the index that holds all its
+words, in any order, as whole words, case and punctuation aside: "sở tư pháp" is "Sở Tư pháp",
+each province's "Sở Tư pháp …" and "Cục …, Sở Tư pháp"; "thi đua khen thưởng" is "Thi đua –
+Khen thưởng". Words typed with diacritics are compared with them ("thuê" is not "Thuế"); a
+value typed without any is compared folded ("cap tinh" is "Cấp tỉnh").
 
-1. the value exactly;
-2. the same words ignoring case and spacing;
-3. the same words ignoring diacritics too;
-4. every value that contains the typed words, in order, as whole words ("sở tư pháp" → each
-   province's "Sở Tư pháp …"), up to ``MAX_EXPANSION`` values.
-
-A value that resolves to nothing is a clear 422 naming the closest values the index holds;
-``GET /v1/facets`` lists them all.
+Refused with a 422 that says why: a value with no words, one of common words only ("và"), one
+that stands for more than ``MAX_EXPANSION`` values, and one that stands for none, whose message
+names the closest values the index holds; ``GET /v1/facets`` lists them all.
 """
 
 from __future__ import annotations
@@ -25,69 +23,74 @@ from collections.abc import Callable
 
 from search.errors import ErrorCode, SearchError
 from search.index.protocol import FACET_FIELDS
-from search.text.vietnamese import fold_accents
+from search.text.lexical import QUERY_STOP_FOLDED
+from search.text.vietnamese import fold_accents, has_diacritics, syllables
 
 # A typed value that stands for more index values than this is too vague to filter by.
 MAX_EXPANSION = 100
+# How much of a typed value an error message repeats.
+_SHOWN_CHARS = 80
 
 
-def _loose(value: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", value).casefold().split())
+def _words(value: str) -> list[str]:
+    return [w.lower() for w in syllables(unicodedata.normalize("NFC", value))]
 
 
-def _folded(value: str) -> str:
-    return " ".join(fold_accents(value).casefold().split())
+def _shown(value: str) -> str:
+    return repr(value if len(value) <= _SHOWN_CHARS else value[:_SHOWN_CHARS] + "…")
 
 
-def _contains_words(haystack: str, needle: str) -> bool:
-    return f" {needle} " in f" {haystack} "
+def _refuse(detail: str) -> SearchError:
+    return SearchError(detail, error_code=ErrorCode.INVALID_INPUT)
 
 
 class FacetValues:
-    """The values of one facet field, with the keys the resolution compares."""
+    """The values of one facet field, with the words the resolution compares."""
 
     def __init__(self, name: str, counts: dict[str, int]) -> None:
         self.name = name
         self.counts = counts
-        self._loose: dict[str, list[str]] = {}
-        self._folded: dict[str, list[str]] = {}
-        for value in counts:
-            self._loose.setdefault(_loose(value), []).append(value)
-            self._folded.setdefault(_folded(value), []).append(value)
+        self._accented = {value: frozenset(_words(value)) for value in counts}
+        self._folded = {
+            value: frozenset(fold_accents(w) for w in words)
+            for value, words in self._accented.items()
+        }
 
     def resolve(self, typed: str) -> list[str]:
-        """The index values ``typed`` stands for; empty when none.
+        """The index values ``typed`` stands for, most documents first; empty when none.
 
         Raises:
-            SearchError: ``typed`` is contained in more than ``MAX_EXPANSION`` values.
+            SearchError: ``typed`` has no words, only common ones, or stands for more than
+                ``MAX_EXPANSION`` values.
         """
-        if typed in self.counts:
-            return [typed]
-        if found := self._loose.get(_loose(typed)):
-            return list(found)
-        folded = _folded(typed)
-        if found := self._folded.get(folded):
-            return list(found)
-        if not folded:
-            return []
-        found = [
-            value
-            for key, values in self._folded.items()
-            if _contains_words(key, folded)
-            for value in values
-        ]
-        if len(found) > MAX_EXPANSION:
-            raise SearchError(
-                f"the {self.name} filter {typed!r} matches {len(found)} values; "
-                f"name one more precisely (GET /v1/facets lists them)",
-                error_code=ErrorCode.INVALID_INPUT,
+        exact = [typed] if typed in self.counts else []
+        words = _words(typed)
+        if not words:
+            raise _refuse(f"the {self.name} filter {_shown(typed)} has no words")
+        folded = {fold_accents(w) for w in words}
+        if folded <= QUERY_STOP_FOLDED:
+            raise _refuse(
+                f"the {self.name} filter {_shown(typed)} has only common words; "
+                "name the value (GET /v1/facets lists them)"
             )
-        return found
+        if has_diacritics(typed):
+            wanted, held = frozenset(words), self._accented
+        else:
+            wanted, held = frozenset(folded), self._folded
+        found = exact + [v for v, have in held.items() if wanted <= have and v not in exact]
+        if len(found) > MAX_EXPANSION:
+            raise _refuse(
+                f"the {self.name} filter {_shown(typed)} matches {len(found)} values; "
+                "name one more precisely (GET /v1/facets lists them)"
+            )
+        return sorted(found, key=lambda v: -self.counts[v])
 
     def closest(self, typed: str, limit: int = 5) -> list[str]:
-        """Values whose folded form is nearest to what was typed, for an error message."""
-        keys = difflib.get_close_matches(_folded(typed), list(self._folded), n=limit, cutoff=0.5)
-        return [value for key in keys for value in self._folded[key]][:limit]
+        """Values whose folded words are nearest to what was typed, for an error message."""
+        folded = " ".join(fold_accents(w) for w in _words(typed))
+        keys = {" ".join(fold_accents(w) for w in _words(v)): v for v in self.counts}
+        near = difflib.get_close_matches(folded, list(keys), n=limit, cutoff=0.5)
+        return [keys[k] for k in near]
 
 
 class FacetResolver:
@@ -146,9 +149,8 @@ class FacetResolver:
             if not found:
                 closest = self.facets()[name].closest(value)
                 hint = f"; the closest are {closest}" if closest else ""
-                raise SearchError(
-                    f"no {name} {value!r} in the index{hint} (GET /v1/facets lists them all)",
-                    error_code=ErrorCode.INVALID_INPUT,
+                raise _refuse(
+                    f"no {name} {_shown(value)} in the index{hint} (GET /v1/facets lists them all)"
                 )
             resolved.extend(v for v in found if v not in resolved)
         return resolved

@@ -85,6 +85,9 @@ class FacetsOut(BaseModel):
     field: list[FacetCount]
     levels: list[FacetCount]
     agency: list[FacetCount]
+    doc_kind: list[FacetCount] = Field(
+        default_factory=list, description="The kinds of document the index holds."
+    )
 
 
 class Turn(BaseModel):

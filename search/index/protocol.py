@@ -24,8 +24,8 @@ SPARSE_VECTOR = "lexical"
 # Payload fields with a keyword index; filters may use only these.
 FILTERABLE_FIELDS = ("doc_id", "doc_kind", "section", "code", "field", "levels", "agency")
 
-# The fields a person filters by, whose values come from the sources ("Hộ tịch", "Cấp tỉnh").
-FACET_FIELDS = ("field", "levels", "agency")
+# The fields a person filters by: values from the sources ("Hộ tịch", "Cấp tỉnh"), and kinds.
+FACET_FIELDS = ("field", "levels", "agency", "doc_kind")
 
 # Every document has a point in one of these sections; facets are read from them alone.
 HEAD_SECTIONS = (Section.OVERVIEW.value, Section.ANSWER.value, Section.BODY.value)

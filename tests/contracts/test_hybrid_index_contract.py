@@ -472,6 +472,7 @@ class TestFilters:
             # birth#dossier carries "Cấp xã" too; it is counted once, from the overview.
             "levels": {"Cấp huyện": 2, "Cấp tỉnh": 2, "Cấp xã": 1},
             "agency": {"Bộ Công an": 1},
+            "doc_kind": {"procedure": 2, "curated_answer": 1, "policy": 1},
         }
         assert list(facets["field"]) == ["Hộ tịch", "Xuất nhập cảnh"]
 

@@ -225,6 +225,7 @@ def test_facets_list_the_values_filters_take(client: TestClient) -> None:
     assert levels["Cấp tỉnh"] >= 3 and levels["Cấp xã"] >= 2
     assert {"value": "Thư viện", "documents": 1} in body["field"]
     assert any(item["value"] == "Sở Xây dựng" for item in body["agency"])
+    assert {"value": "procedure", "documents": 5} in body["doc_kind"]
 
 
 def test_search_filters_by_kind_and_refuses_an_unknown_kind(client: TestClient) -> None:

@@ -48,10 +48,52 @@ def test_part_of_a_name_stands_for_every_value_that_contains_it_as_words() -> No
     assert agencies.resolve("dak lak") == ["Sở Tư pháp tỉnh Đắk Lắk"]
 
 
-def test_an_exact_value_is_not_widened_to_the_values_that_contain_it() -> None:
-    values = FacetValues("field", {"Hộ tịch": 5, "Hộ tịch có yếu tố nước ngoài": 3})
+def test_a_value_stands_for_every_value_holding_its_words_in_any_order() -> None:
+    values = FacetValues(
+        "agency",
+        {
+            "Sở Tư pháp": 61,
+            "Sở Tư pháp Thành phố Hà Nội": 3,
+            "Cục Cảnh sát giao thông, Sở Tư pháp": 2,
+            "Thi đua – Khen thưởng": 10,
+        },
+    )
 
-    assert values.resolve("hộ tịch") == ["Hộ tịch"]
+    assert values.resolve("sở tư pháp") == [
+        "Sở Tư pháp",
+        "Sở Tư pháp Thành phố Hà Nội",
+        "Cục Cảnh sát giao thông, Sở Tư pháp",
+    ]
+    assert values.resolve("sở tư pháp hà nội") == ["Sở Tư pháp Thành phố Hà Nội"]
+    assert values.resolve("thi đua khen thưởng") == ["Thi đua – Khen thưởng"]
+
+
+def test_words_typed_with_diacritics_are_compared_with_them() -> None:
+    values = FacetValues("field", {"Thuế": 140, "Cho thuê tài chính": 4})
+
+    assert values.resolve("thuê") == ["Cho thuê tài chính"]
+    assert values.resolve("Thuế") == ["Thuế"]
+    assert values.resolve("thue") == ["Thuế", "Cho thuê tài chính"]
+
+
+@pytest.mark.parametrize("typed", ["-", "*", "–", "  ", "!!!"])
+def test_a_value_without_words_is_refused(typed: str) -> None:
+    with pytest.raises(SearchError, match="has no words"):
+        FacetValues("agency", {"-": 1, "Bộ Tư pháp": 2}).resolve(typed)
+
+
+def test_a_value_of_common_words_only_is_refused() -> None:
+    with pytest.raises(SearchError, match="only common words"):
+        FacetValues("field", {"Văn hóa và Thể thao": 3}).resolve("và")
+
+
+def test_a_long_value_is_not_repeated_whole_in_the_error() -> None:
+    resolver = FacetResolver(lambda: {"field": {"Hộ tịch": 1}, "levels": {}, "agency": {}})
+
+    with pytest.raises(SearchError) as raised:
+        resolver.resolve("field", ["xyz " * 500])
+
+    assert len(raised.value.detail) < 300
 
 
 def test_a_vague_value_is_refused_rather_than_matching_everything() -> None:
@@ -126,3 +168,4 @@ def test_facets_count_documents_not_points() -> None:
     assert list(counts["field"]) == ["Hộ tịch", "Đất đai"]  # most first
     assert counts["levels"] == {"Cấp xã": 2, "Cấp tỉnh": 1}
     assert counts["agency"] == {"X": 1}
+    assert counts["doc_kind"] == {}
