@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -169,9 +170,17 @@ def _lexical_doc_ids(result: RetrievalResult) -> set[str]:
 MAX_OPTIONS = 3
 CLARIFY_TEXT = (
     "Câu hỏi của Quý khách có thể thuộc một trong các thủ tục sau:\n{options}\n"
-    "Quý khách vui lòng nhắn lại mã của thủ tục đúng với trường hợp của mình để nhận hướng "
-    "dẫn chi tiết."
+    "Quý khách vui lòng nhắn lại mã của thủ tục đúng với trường hợp của mình (ví dụ: {example}) "
+    "để nhận hướng dẫn chi tiết."
 )
+# "(thực hiện tại cấp tỉnh)", "(Cấp Bộ)": the same procedure at another level of government.
+_LEVEL_SUFFIX = re.compile(
+    r"\(\s*(?:thực hiện (?:tại|ở)\s+)?cấp\s+[^()]{1,20}\)\s*[.:]?\s*$", re.IGNORECASE
+)
+
+
+def _without_level(name: str) -> str:
+    return fold_accents(_LEVEL_SUFFIX.sub("", name)).lower().strip(" .:")
 
 
 def close_alternatives(
@@ -198,7 +207,11 @@ def close_alternatives(
         if hit.code
         and (hit.score >= within * best.score or (siblings and siblings(best.title, hit.title)))
     ]
-    return [best, *close][:MAX_OPTIONS]
+    # The same procedure at another level is not a choice a citizen can make: the first stays.
+    offered: dict[str, DocumentHit] = {}
+    for hit in [best, *close]:
+        offered.setdefault(_without_level(hit.title), hit)
+    return list(offered.values())[:MAX_OPTIONS]
 
 
 @dataclass
@@ -384,15 +397,15 @@ class AnswerService:
             )
         )
         if len(options) > 1:
-            listed = "\n".join(
-                f"{n}. {hit.title} (mã {hit.code})" for n, hit in enumerate(options, start=1)
-            )
+            # Not numbered: a reply is read without the question it answers, and "1" means
+            # nothing there; a code means one procedure.
+            listed = "\n".join(f"- {hit.title} (mã {hit.code})" for hit in options)
             return AnswerOut(
                 route=Route.PROCEDURE.value,
                 answered=False,
                 handover=False,
                 handover_reason="",
-                text=CLARIFY_TEXT.format(options=listed),
+                text=CLARIFY_TEXT.format(options=listed, example=options[0].code),
                 options=[
                     AnswerOption(code=hit.code, name=hit.title, source_url=hit.source_url)
                     for hit in options

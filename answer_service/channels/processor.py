@@ -7,7 +7,10 @@
 3. Otherwise ask the answer service. A confident answer goes back with its sources (a link per
    cited procedure). Emergencies get the number to call, and a ticket; complaints, incident
    reports and questions the service cannot answer open (or extend) a ticket and hand the
-   conversation to an operator. Out-of-domain questions get the service's explanation.
+   conversation to an operator. Out-of-domain questions get the service's explanation. A
+   question that fits a few procedures about equally gets them listed by code; a reply with a
+   code, or with a number from that list ("2"), is answered. A message with no words to search
+   ("???", an emoji) is asked for its question.
 
 SMS first goes through the keyword grammar (``sms.grammar``); only free text takes the path
 above. The processor is plain synchronous code: the Celery task calls it, unit tests call it
@@ -17,6 +20,7 @@ with fakes, and it never touches HTTP or a provider directly (the senders do).
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -28,6 +32,7 @@ from answer_service.channels.store import Conversation, ConversationStore, Store
 from answer_service.channels.text import (
     FOLLOW_TEXT,
     HANDOVER_TEXT,
+    NO_QUESTION_TEXT,
     OPERATOR_FOLLOWUP_TEXT,
     answer_with_citations,
     procedure_link,
@@ -73,6 +78,9 @@ class ChannelSender(Protocol):
     ) -> dict[str, Any]:
         """Send; returns what to keep about the sent message (provider ids, Message-ID …)."""
 
+
+# A reply that picks from a list the service sent: "2", "số 2", "so 2 ạ".
+_CHOICE = re.compile(r"^\s*(?:s[oố]\s*)?([1-9])\s*[.)]?\s*(?:[aạ]\s*)?$", re.IGNORECASE)
 
 _ROUTE_KINDS = {
     Route.COMPLAINT.value: TicketKind.COMPLAINT,
@@ -206,10 +214,19 @@ class MessageProcessor:
             outcome = self._answer_or_hand_over(message)
         return outcome
 
-    def _send(self, message: StoredMessage, text: str, *, kind: str, link: str = "") -> None:
+    def _send(
+        self,
+        message: StoredMessage,
+        text: str,
+        *,
+        kind: str,
+        link: str = "",
+        keep: dict[str, Any] | None = None,
+    ) -> None:
         conversation = message.conversation
         sender = self.senders[conversation.channel]
-        meta = sender.send(conversation, text, link=link, reply_to=message)
+        meta: dict[str, Any] = dict(sender.send(conversation, text, link=link, reply_to=message))
+        meta.update(keep or {})
         lookup = meta.pop("lookup_key", None)
         full = f"{text} {link}".strip() if link and link not in text else text
         self.store.record_outbound(
@@ -245,7 +262,15 @@ class MessageProcessor:
             text = OPERATOR_FOLLOWUP_TEXT.format(number=ref.number)
             self._send(message, text, kind="handover")
             return "appended"
-        answer = self.answerer.answer(message.text)
+        question = self._chosen_option(message) or message.text
+        try:
+            answer = self.answerer.answer(question)
+        except SearchError as exc:
+            if exc.error_code is not ErrorCode.INVALID_INPUT:
+                raise
+            # An emoji, "???", a sticker's text: nothing to search for, nothing to hand over.
+            self._send(message, NO_QUESTION_TEXT, kind="guidance")
+            return "no_question"
         limit = self.max_chars.get(conversation.channel, 2000)
         if answer.answered:
             if channel is Channel.SMS:
@@ -263,7 +288,8 @@ class MessageProcessor:
                 text = f"{listed}. Nhan MA <ma> de xem thu tuc dung voi truong hop cua ban."
             else:
                 text = answer.text
-            self._send(message, text, kind="clarification")
+            codes = [o.code for o in answer.options]
+            self._send(message, text, kind="clarification", keep={"options": codes})
             return "clarified"
         if answer.route == Route.OUT_OF_DOMAIN.value:
             self._send(message, answer.text, kind="guidance")
@@ -277,6 +303,22 @@ class MessageProcessor:
             ref.id, kind=EntryKind.MESSAGE_OUT, text=text, actor=f"system:{channel.value}"
         )
         return "emergency" if answer.route.startswith("emergency") else "handover"
+
+    def _chosen_option(self, message: StoredMessage) -> str:
+        """The code a reply such as "2" or "số 2" picks from the list sent just before it."""
+        picked = _CHOICE.match(message.text)
+        if picked is None:
+            return ""
+        earlier = [
+            m
+            for m in self.store.messages(message.conversation.id, direction="out")
+            if m.id < message.id and m.kind != "ack"
+        ]
+        if not earlier or earlier[-1].kind != "clarification":
+            return ""
+        codes = earlier[-1].meta.get("options", [])
+        number = int(picked.group(1))
+        return str(codes[number - 1]) if 1 <= number <= len(codes) else ""
 
     def _first_link(self, answer: AnswerOut) -> str:
         for citation in answer.citations:

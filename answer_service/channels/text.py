@@ -21,6 +21,10 @@ OPERATOR_FOLLOWUP_TEXT = (
     "Tổng đài viên đang xử lý yêu cầu của Quý khách (phiếu số {number}); nội dung mới đã được "
     "bổ sung vào phiếu."
 )
+NO_QUESTION_TEXT = (
+    "Tổng đài 1022 chưa nhận được câu hỏi. Quý khách vui lòng nhắn nội dung cần hỏi bằng chữ, "
+    "hoặc mã thủ tục."
+)
 FOLLOW_TEXT = (
     "Cảm ơn Quý khách đã quan tâm Tổng đài 1022. Quý khách có thể hỏi về thủ tục hành chính, "
     "dịch vụ công hoặc gửi phản ánh tại đây."

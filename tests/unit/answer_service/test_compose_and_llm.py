@@ -487,3 +487,23 @@ def test_a_sibling_of_the_best_is_offered_however_far_behind() -> None:
 
     offered = close_alternatives(hits, within=0.9, siblings=siblings)
     assert [h.code for h in offered] == ["cấp thẻ", "cấp lại thẻ"]
+
+
+def test_the_same_procedure_at_another_level_is_not_offered_as_a_choice() -> None:
+    from answer_service.service import close_alternatives
+
+    hits = [
+        _hit("1.014064", 1.0).model_copy(update={"title": "Cấp lại thẻ căn cước"}),
+        _hit("2.001194", 0.98).model_copy(
+            update={"title": "Cấp lại thẻ căn cước (thực hiện tại cấp tỉnh)"}
+        ),
+        _hit("1.000757", 0.97).model_copy(
+            update={"title": "Cấp lại thẻ căn cước (thực hiện tại cấp trung ương)"}
+        ),
+        _hit("1.014063", 0.95).model_copy(update={"title": "Cấp đổi thẻ căn cước"}),
+    ]
+
+    offered = close_alternatives(hits, within=0.9)
+
+    assert [h.code for h in offered] == ["1.014064", "1.014063"]
+    assert [h.code for h in close_alternatives(hits[:3], within=0.9)] == ["1.014064"]

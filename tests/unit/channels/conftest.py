@@ -66,6 +66,8 @@ class FakeAnswerer:
 
     def answer(self, question: str) -> AnswerOut:
         self.questions.append(question)
+        if not any(ch.isalnum() for ch in question):
+            raise SearchError("query has no words to search for")  # as the real service does
         lowered = question.lower()
         common: dict[str, Any] = {"confidence": 0.9, "generated_by": "composer", "took_ms": 1.0}
         if "cháy" in lowered:

@@ -150,6 +150,31 @@ class TestMessageProcessor:
         assert conversation is not None and conversation.mode == "bot"
         assert [m.kind for m in harness.store.messages(conversation.id)][-1] == "clarification"
 
+    def test_run_a_number_replying_to_the_list_picks_that_procedure(self, harness: Harness) -> None:
+        asked = receive(harness.store, Channel.ZALO, "6", "Làm hộ chiếu ở đâu?", "m1")
+        assert harness.processor.process(asked) == "clarified"
+
+        picked = receive(harness.store, Channel.ZALO, "6", "số 2 ạ", "m2")
+        harness.processor.process(picked)
+
+        assert harness.answerer.questions[-1] == "1.900202"
+
+    def test_run_a_number_without_a_list_before_it_is_a_question(self, harness: Harness) -> None:
+        message = receive(harness.store, Channel.ZALO, "7", "2", "m1")
+
+        assert harness.processor.process(message) == "handover"
+        assert harness.answerer.questions == ["2"]
+
+    @pytest.mark.parametrize("text", ["???", "👍", "..."])
+    def test_run_a_message_without_words_is_asked_for_its_question(
+        self, harness: Harness, text: str
+    ) -> None:
+        message = receive(harness.store, Channel.FACEBOOK, "8", text, "m1")
+
+        assert harness.processor.process(message) == "no_question"
+        assert "chưa nhận được câu hỏi" in harness.sender.sent[-1][1]
+        assert harness.intake.tickets == {}
+
     def test_run_follow_event_is_greeted(self, harness: Harness) -> None:
         message_id = harness.store.record_inbound(
             channel="zalo", thread_key="4", text="", dedupe_key="follow:4:1", kind="follow"
