@@ -389,13 +389,14 @@ class AnswerService:
                 took_ms=took(),
             )
         assert procedure is not None
-        options = (
-            []
-            if result.query.codes
-            else close_alternatives(
+        named = [hit for hit in procedure_hits if hit.exact_code_match]
+        if result.query.codes:
+            # Codes name their procedures; several named at once are a choice to make.
+            options = named[:MAX_OPTIONS] if len(named) > 1 else []
+        else:
+            options = close_alternatives(
                 procedure_hits, within=self.clarify_within, siblings=self._siblings
             )
-        )
         if len(options) > 1:
             # Not numbered: a reply is read without the question it answers, and "1" means
             # nothing there; a code means one procedure.

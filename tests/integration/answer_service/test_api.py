@@ -476,6 +476,13 @@ def test_a_question_that_fits_two_procedures_equally_asks_which(
     assert {c["code"] for c in chosen["citations"]} == {body["options"][1]["code"]}
 
 
+def test_two_codes_in_one_question_are_a_choice(client: TestClient) -> None:
+    body = answer(client, f"{LIBRARY} và {SWIFTLET} khác nhau thế nào?")
+
+    assert body["answered"] is False and body["handover"] is False
+    assert [o["code"] for o in body["options"]] == [LIBRARY, SWIFTLET]
+
+
 def test_a_clear_winner_is_answered_without_asking(client: TestClient) -> None:
     body = answer(client, "Xin giấy phép nuôi chim yến hết bao nhiêu tiền, mất mấy ngày?")
 
