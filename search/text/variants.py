@@ -68,8 +68,9 @@ class NameVariant:
         lists_base: The name lists its base action too ("Cấp, cấp lại ..."), so its actions
             are not a variant the question must say.
         base: The name without its markers, its parentheses and the words that only frame
-            it ("thủ tục", "mới"), folded: siblings share it ("Cấp lại thẻ căn cước (thực
-            hiện tại cấp tỉnh)" and "Cấp đổi thẻ căn cước" are both "cap the can cuoc").
+            it ("thủ tục", a leading "cấp", "mới", "ở trong nước"), folded: siblings share it
+            ("Cấp lại thẻ căn cước (thực hiện tại cấp tỉnh)" and "Cấp đổi thẻ căn cước" are
+            both "the can cuoc").
     """
 
     actions: frozenset[str]

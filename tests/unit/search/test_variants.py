@@ -169,3 +169,57 @@ class TestLoad:
         path.write_text(content, encoding="utf-8")
         with pytest.raises(ConfigurationError, match="not valid"):
             VariantMarkers.load(path)
+
+
+class TestSiblings:
+    @pytest.mark.parametrize(
+        ("name", "sibling"),
+        [
+            ("Cấp lại thẻ căn cước (thực hiện tại cấp tỉnh)", "Cấp đổi thẻ căn cước"),
+            (BIRTH, BIRTH_FOREIGN),
+            ("Thủ tục đăng ký khai tử", "Đăng ký lại khai tử"),
+            (
+                "Cấp giấy phép xây dựng mới đối với công trình cấp III",
+                "Gia hạn giấy phép xây dựng đối với công trình cấp III",
+            ),
+            ("Thôi quốc tịch Việt Nam ở trong nước", "Thôi quốc tịch Việt Nam ở nước ngoài"),
+        ],
+    )
+    def test_siblings_share_a_base(self, variants: VariantMarkers, name: str, sibling: str) -> None:
+        assert variants.of_name(name).base == variants.of_name(sibling).base
+
+    def test_different_procedures_do_not(self, variants: VariantMarkers) -> None:
+        assert variants.of_name(BIRTH).base != variants.of_name("Thủ tục đăng ký kết hôn").base
+        assert (
+            variants.of_name("Thôi quốc tịch Việt Nam ở nước ngoài").base
+            != variants.of_name("Nhập quốc tịch Việt Nam ở nước ngoài").base
+        )
+
+    def test_the_sibling_the_question_implies_takes_the_best_place_of_its_family(
+        self, variants: VariantMarkers
+    ) -> None:
+        # The plain procedure is first on every list; the question says a foreign husband.
+        order = [BIRTH.replace("khai sinh", "khai tử"), "Đăng ký lại khai tử", "Chứng thực bản sao"]
+        order.append(BIRTH_FOREIGN.replace("khai sinh", "khai tử"))
+        hits = hits_of(order)
+        query = ["chồng tôi là người Đài Loan mất ở Việt Nam, làm giấy khai tử ở đâu"]
+
+        ranked = titles(
+            rerank_by_name(
+                hits,
+                query,
+                weight=2.0,
+                depth=10,
+                rrf_k=10,
+                variants=variants,
+                siblings_by_variant=True,
+            )
+        )
+        plain = titles(
+            rerank_by_name(hits, query, weight=2.0, depth=10, rrf_k=10, variants=variants)
+        )
+
+        assert ranked[0] == "Thủ tục đăng ký khai tử có yếu tố nước ngoài"
+        assert plain[0] == "Thủ tục đăng ký khai tử"
+        # Another procedure keeps its place among them.
+        assert ranked.index("Chứng thực bản sao") == plain.index("Chứng thực bản sao")
