@@ -143,11 +143,13 @@ class FacetResolver:
             return []
         resolved: list[str] = []
         for value in typed:
-            found = self.facets()[name].resolve(value)
+            values = self.facets()[name]
+            found = values.resolve(value)
             if not found:
-                found = self.facets(fresher_than=self.retry_after_s)[name].resolve(value)
+                values = self.facets(fresher_than=self.retry_after_s)[name]
+                found = values.resolve(value)
             if not found:
-                closest = self.facets()[name].closest(value)
+                closest = values.closest(value)
                 hint = f"; the closest are {closest}" if closest else ""
                 raise _refuse(
                     f"no {name} {_shown(value)} in the index{hint} (GET /v1/facets lists them all)"
