@@ -58,6 +58,7 @@ class SearchEngine:
                 query_engine=settings.query_engine,
                 # In a process of its own the model may use every core (see ProcessEmbedder).
                 query_threads=_usable_cores() if settings.query_process else 1,
+                query_precision=settings.query_precision,
             )
             if with_embedder
             else None

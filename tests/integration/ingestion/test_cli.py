@@ -130,7 +130,11 @@ class TestErrors:
 
 @pytest.mark.parametrize(
     ("variable", "name"),
-    [("HOTLINE_EMBEDDER", "embedder"), ("HOTLINE_QUERY_ENGINE", "query_engine")],
+    [
+        ("HOTLINE_EMBEDDER", "embedder"),
+        ("HOTLINE_QUERY_ENGINE", "query_engine"),
+        ("HOTLINE_QUERY_PRECISION", "query_precision"),
+    ],
 )
 def test_unknown_embedder_setting_is_refused_by_every_command(
     tmp_path: Path, variable: str, name: str

