@@ -90,6 +90,7 @@ def chunk_procedure(procedure: Procedure) -> list[Chunk]:
                     levels=procedure.levels,
                     agency=agency,
                     source_url=procedure.source_url,
+                    subjects=procedure.subjects,
                     embed=section is Section.OVERVIEW,
                 )
             )

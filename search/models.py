@@ -50,6 +50,10 @@ class Chunk(BaseModel):
     levels: list[str] = Field(default_factory=list)
     agency: str = ""
     source_url: str = ""
+    subjects: list[str] = Field(
+        default_factory=list,
+        description="Who a procedure is for, as the portal lists them (đối tượng thực hiện).",
+    )
     embed: bool = False  # whether this chunk gets a dense vector (costly; chosen by the chunker)
 
     def payload(self) -> dict[str, Any]:

@@ -18,7 +18,8 @@ Coverage cannot tell "Cấp lại X" from "Cấp mới X" when the question says
 one word the question lacks. The words that mark a variant (``search.text.variants``) settle it:
 each marker of a name that the question does not say, even implied, costs ``unsaid`` of its
 share, and each marker the question surely says that a sibling in the head has and this name
-lacks costs ``missing``.
+lacks costs ``missing``. A procedure for organisations only costs ``organisation_only`` when
+the question speaks for no organisation (``search.text.subjects``).
 
 The first ``depth`` fused hits are ranked by that score (ties keep the fused order) and the rank
 is added to each hit's score as reciprocal rank fusion adds any list: ``weight / (rrf_k + rank +
@@ -33,6 +34,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from search.text.lexical import PHRASE_BREAK, SYLLABLE
+from search.text.subjects import for_organisations_only
 from search.text.vietnamese import clean_text, fold_accents
 
 if TYPE_CHECKING:
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 
 NAME_MATCH_LIST = "name_match"
 VARIANT_PENALTY = "variant_penalty"  # what the variant markers took off the name's coverage
+SUBJECT_PENALTY = "subject_penalty"  # what being for organisations only took off
 # Names come from a catalogue of a few thousand procedures; their pairs cost about 80 µs each.
 _NAME_CACHE_SIZE = 16_384
 
@@ -83,6 +86,8 @@ def rerank_by_name(
     unsaid: float = 1.0,
     missing: float = 0.5,
     siblings_by_variant: bool = False,
+    organisation_only: float = 0.0,
+    for_organisation: bool = False,
 ) -> list[DocumentHit]:
     """Fuse the name-coverage ranking of the first ``depth`` hits into their scores.
 
@@ -102,13 +107,17 @@ def rerank_by_name(
             ``VariantMarkers.of_name(...).base``) whose markers the query weighs differently
             trade places so that the one that fits best takes the best place any of them has;
             other procedures keep theirs.
+        organisation_only: What a procedure whose subjects are all organisations takes off its
+            share when the query does not speak for an organisation.
+        for_organisation: Whether it does (``search.text.subjects.speaks_for_organisation``).
 
     Returns:
         The hits, best first: the first ``depth`` rescored and reordered, the rest after them.
     """
-    if weight < 0 or unsaid < 0 or missing < 0:
+    if weight < 0 or unsaid < 0 or missing < 0 or organisation_only < 0:
         raise ValueError(
-            f"weights must not be negative, got weight={weight}, unsaid={unsaid}, missing={missing}"
+            f"weights must not be negative, got weight={weight}, unsaid={unsaid}, "
+            f"missing={missing}, organisation_only={organisation_only}"
         )
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
@@ -127,7 +136,15 @@ def rerank_by_name(
         for i, name in enumerate(names):
             not_said, lacking = variants.penalty(name, said, among)
             penalty[i] = unsaid * not_said + missing * lacking
-    fit = [c - p for c, p in zip(coverage, penalty, strict=True)]
+    subject = [
+        organisation_only
+        if not for_organisation
+        and hit.doc_kind == "procedure"
+        and for_organisations_only(hit.subjects)
+        else 0.0
+        for hit in head
+    ]
+    fit = [c - p - o for c, p, o in zip(coverage, penalty, subject, strict=True)]
     by_name = sorted(range(len(head)), key=lambda i: (-fit[i], i))
     name_rank = {i: rank for rank, i in enumerate(by_name)}
     rescored = [
@@ -138,6 +155,7 @@ def rerank_by_name(
                     **hit.list_scores,
                     NAME_MATCH_LIST: fit[i],
                     VARIANT_PENALTY: penalty[i],
+                    SUBJECT_PENALTY: subject[i],
                 },
             }
         )
@@ -150,7 +168,7 @@ def rerank_by_name(
 
 
 def _siblings_by_fit(hits: list[DocumentHit], variants: VariantMarkers) -> list[DocumentHit]:
-    """Within each family of siblings whose variant penalties differ, order by name fit.
+    """Within each family of siblings whose penalties differ, order by name fit.
 
     The family's members keep the set of places they hold; who holds which changes.
     """
@@ -163,7 +181,10 @@ def _siblings_by_fit(hits: list[DocumentHit], variants: VariantMarkers) -> list[
     for places in families.values():
         if len(places) < 2:
             continue
-        penalties = {hits[p].list_scores[VARIANT_PENALTY] for p in places}
+        penalties = {
+            hits[p].list_scores[VARIANT_PENALTY] + hits[p].list_scores[SUBJECT_PENALTY]
+            for p in places
+        }
         if len(penalties) < 2:
             continue
         best_first = sorted(places, key=lambda p: (-hits[p].list_scores[NAME_MATCH_LIST], p))

@@ -31,6 +31,7 @@ from search.models import Chunk, ScoredChunk, Section
 from search.name_match import rerank_by_name
 from search.query import AnalyzedQuery, QueryAnalyzer
 from search.rerankers import CrossEncoderReranker
+from search.text.subjects import speaks_for_organisation
 from search.text.variants import VariantMarkers
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ class DocumentHit(BaseModel):
     levels: list[str] = Field(default_factory=list)
     agency: str = ""
     source_url: str = ""
+    subjects: list[str] = Field(default_factory=list)
     score: float
     exact_code_match: bool = False
     matched: list[ScoredChunk] = Field(default_factory=list)
@@ -70,6 +72,7 @@ class DocumentHit(BaseModel):
             levels=list(chunk.levels),
             agency=chunk.agency,
             source_url=chunk.source_url,
+            subjects=list(chunk.subjects),
             score=float(score),
             exact_code_match=False,
             matched=[],
@@ -85,7 +88,8 @@ class RetrievalWeights:
     ``name_match`` weighs the ranking of the first ``name_match_depth`` fused hits by name
     coverage (see ``search.name_match``); 0 turns it off. ``variant_unsaid`` and
     ``variant_missing`` are what a variant marker the query does not say, or says and a name
-    lacks, takes off that name's coverage.
+    lacks, takes off that name's coverage; ``organisation_only`` what a procedure for
+    organisations only takes off when the query speaks for none (``search.text.subjects``).
     """
 
     lexical_all: float = 1.0
@@ -98,6 +102,7 @@ class RetrievalWeights:
     variant_unsaid: float = 1.0
     variant_missing: float = 0.5
     siblings_by_variant: bool = True
+    organisation_only: float = 0.3
 
 
 @dataclass
@@ -211,6 +216,8 @@ class HybridRetriever:
             unsaid=w.variant_unsaid,
             missing=w.variant_missing,
             siblings_by_variant=w.siblings_by_variant,
+            organisation_only=w.organisation_only,
+            for_organisation=speaks_for_organisation(analyzed.text),
         )
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)

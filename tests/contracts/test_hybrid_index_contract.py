@@ -60,6 +60,7 @@ def make_point(
     levels: Sequence[str] = (),
     agency: str = "",
     text: str = "",
+    subjects: Sequence[str] = (),
 ) -> IndexPoint:
     chunk = Chunk(
         chunk_id=chunk_id,
@@ -73,6 +74,7 @@ def make_point(
         levels=list(levels),
         agency=agency,
         source_url=f"https://dichvucong.gov.vn/{chunk_id}",
+        subjects=list(subjects),
         embed=dense is not None,
     )
     return IndexPoint(
@@ -94,6 +96,7 @@ def corpus() -> list[IndexPoint]:
             section=Section.OVERVIEW,
             levels=["Cấp tỉnh"],
             agency="Bộ Công an",
+            subjects=["Công dân Việt Nam", "Tổ chức (không bao gồm doanh nghiệp, HTX)"],
             dense=[1, 0, 0, 0],
             terms={T_PROCEDURE: 1.0, T_PASSPORT: 2.0},
         ),
@@ -410,6 +413,15 @@ class TestQueries:
         alone = filled.query_sparse(query, limit=4)
 
         assert [(r.chunk, r.score) for r in hybrid] == [(r.chunk, r.score) for r in alone]
+
+    def test_a_procedure_chunk_comes_back_with_its_subjects(self, filled: HybridIndex) -> None:
+        (result,) = filled.query_dense([1, 0, 0, 0], limit=1)
+
+        assert result.chunk.chunk_id == "passport#overview"
+        assert result.chunk.subjects == [
+            "Công dân Việt Nam",
+            "Tổ chức (không bao gồm doanh nghiệp, HTX)",
+        ]
 
     def test_results_carry_the_whole_chunk(self, filled: HybridIndex) -> None:
         (result,) = filled.query_sparse(sparse({T_HOTLINE: 1.0}), limit=5)

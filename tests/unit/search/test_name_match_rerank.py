@@ -8,12 +8,19 @@ stub index that returns fixed lists, so the fused order is known in advance.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from search.models import Chunk, ScoredChunk, Section, SparseVector
-from search.name_match import NAME_MATCH_LIST, name_coverage, rerank_by_name, word_pairs
+from search.name_match import (
+    NAME_MATCH_LIST,
+    SUBJECT_PENALTY,
+    name_coverage,
+    rerank_by_name,
+    word_pairs,
+)
 from search.query import QueryAnalyzer
 from search.retrieval import DocumentHit, HybridRetriever, RetrievalWeights
 from search.text.synonyms import SynonymDictionary
@@ -24,7 +31,7 @@ ISSUE = "Cấp giấy phép lái xe"
 OTHER = "Đăng ký khai sinh"
 
 
-def chunk(title: str, n: int) -> Chunk:
+def chunk(title: str, n: int, subjects: Sequence[str] = ()) -> Chunk:
     doc_id = f"procedure:3.00035{n}"
     return Chunk(
         chunk_id=f"{doc_id}#overview#0",
@@ -34,6 +41,7 @@ def chunk(title: str, n: int) -> Chunk:
         title=title,
         text=title,
         code=f"3.00035{n}",
+        subjects=list(subjects),
     )
 
 
@@ -184,3 +192,50 @@ class TestHybridRetrieverNameMatch:
     def test_weight_zero_keeps_the_fused_order(self, analyzer: QueryAnalyzer) -> None:
         result = self.retriever(analyzer, name_match=0.0).retrieve("đổi giấy phép lái xe", top_k=3)
         assert titles(result.hits) == [FOREIGN, PLAIN, ISSUE]
+
+
+# The question says as much of either name: only who they are for tells them apart.
+CITIZEN = "Cấp giấy phép lái xe"
+SCHOOL = "Cấp giấy phép đào tạo"
+
+
+def hit(title: str, n: int, subjects: list[str]) -> DocumentHit:
+    return DocumentHit.from_chunk(chunk(title, n, subjects), 1 / (10 + n + 1))
+
+
+def test_a_citizen_is_shown_the_citizens_procedure_first() -> None:
+    hits = [hit(SCHOOL, 0, ["Doanh nghiệp"]), hit(CITIZEN, 1, ["Công dân Việt Nam"])]
+    query = ["xin cấp giấy phép"]
+    kept = rerank_by_name(hits, query, weight=2.0, depth=10, rrf_k=10)
+    assert [h.title for h in kept] == [SCHOOL, CITIZEN]  # a tie keeps the fused order
+    moved = rerank_by_name(hits, query, weight=2.0, depth=10, rrf_k=10, organisation_only=0.3)
+    assert [h.title for h in moved] == [CITIZEN, SCHOOL]
+    assert moved[1].list_scores[SUBJECT_PENALTY] == 0.3
+    assert moved[0].list_scores[SUBJECT_PENALTY] == 0.0
+
+
+def test_a_question_for_an_organisation_takes_nothing_off() -> None:
+    hits = [hit(SCHOOL, 0, ["Doanh nghiệp"]), hit(CITIZEN, 1, ["Công dân Việt Nam"])]
+    moved = rerank_by_name(
+        hits,
+        ["trung tâm xin cấp giấy phép"],
+        weight=2.0,
+        depth=10,
+        rrf_k=10,
+        organisation_only=0.3,
+        for_organisation=True,
+    )
+    assert [h.title for h in moved] == [SCHOOL, CITIZEN]
+    assert all(h.list_scores[SUBJECT_PENALTY] == 0.0 for h in moved)
+
+
+def test_a_negative_subject_penalty_is_refused() -> None:
+    with pytest.raises(ValueError, match="organisation_only"):
+        rerank_by_name(
+            [hit(CITIZEN, 0, []), hit(SCHOOL, 1, [])],
+            ["x"],
+            weight=1.0,
+            depth=10,
+            rrf_k=10,
+            organisation_only=-0.1,
+        )

@@ -1,0 +1,91 @@
+"""Who a procedure is for, and whether a question speaks for an organisation.
+
+Many procedures come in pairs that differ in who submits them: a citizen's and an
+organisation's version of the same certificate, or a citizen's licence and the licence of the
+school that trains for it. Their names share most words, so a citizen asking about their own
+driving licence was also shown "Cấp lại Giấy phép đào tạo lái xe ô tô" first. The portal
+lists each procedure's subjects (đối tượng thực hiện) from a short vocabulary: "Công dân Việt
+Nam", "Người nước ngoài", "Người Việt Nam định cư ở nước ngoài" and "Cán bộ, công chức, viên
+chức" are people; "Doanh nghiệp", "Hợp tác xã", "Tổ chức (…)", "Tổ chức nước ngoài" are not.
+
+A question that names no company, cooperative, office or other body is taken to be a
+person's, and a procedure whose subjects are all organisations fits it less
+(``search.name_match``). A word like "tổ chức" in its other sense ("tổ chức đám cưới") only
+turns that off for the question, which is the safe side.
+
+Usage example:
+
+    for_organisations_only(["Doanh nghiệp", "Hợp tác xã"])  # True
+    speaks_for_organisation("công ty tôi muốn xin giấy phép")  # True
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from search.text.vietnamese import fold_accents
+
+_PEOPLE = ("công dân", "người", "cán bộ", "công chức", "viên chức", "đảng viên", "cá nhân")
+"""Subjects starting with these are people: 'Công dân Việt Nam', 'Người nước ngoài', …"""
+
+_ORGANISATION_WORDS = (
+    "công ty",
+    "cty",
+    "doanh nghiệp",
+    "dn",
+    "hợp tác xã",
+    "htx",
+    "tổ hợp tác",
+    "tổ chức",
+    "cơ sở",
+    "trung tâm",
+    "trường",
+    "bệnh viện",
+    "phòng khám",
+    "nhà thuốc",
+    "nhà máy",
+    "xí nghiệp",
+    "xưởng",
+    "chi nhánh",
+    "văn phòng",
+    "đơn vị",
+    "ngân hàng",
+    "tập đoàn",
+    "hãng",
+    "đại lý",
+    "dự án",
+    "chủ đầu tư",
+    "cơ quan",
+    "ban quản trị",
+    "ban quản lý",
+)
+
+_FOLDED_ORGANISATION_WORDS = frozenset(
+    fold_accents(word)
+    for word in _ORGANISATION_WORDS
+    # Folded, these are also everyday words: "co so" is "có sổ", "truong" "trưởng",
+    # "xuong" "xuống", "hang" "hàng".
+    if word not in ("cơ sở", "trường", "xưởng", "hãng")
+)
+_LONGEST = max(len(word.split()) for word in _ORGANISATION_WORDS)
+_WORDS = re.compile(r"\w+")
+
+
+def for_organisations_only(subjects: Sequence[str]) -> bool:
+    """True when the procedure lists subjects and none of them is a person."""
+    listed = [s.strip().lower() for s in subjects if s.strip()]
+    return bool(listed) and not any(s.startswith(_PEOPLE) for s in listed)
+
+
+def speaks_for_organisation(text: str) -> bool:
+    """Whether the question names a body it may speak for (compared folded when it is typed
+    without diacritics, and then only with words that stay unambiguous folded)."""
+    words = _WORDS.findall(text.lower())
+    folded = all(fold_accents(word) == word for word in words)
+    known = _FOLDED_ORGANISATION_WORDS if folded else frozenset(_ORGANISATION_WORDS)
+    for size in range(1, _LONGEST + 1):
+        for start in range(len(words) - size + 1):
+            if " ".join(words[start : start + size]) in known:
+                return True
+    return False

@@ -1,0 +1,45 @@
+"""Who a procedure is for and who a question speaks for (``search.text.subjects``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from search.text.subjects import for_organisations_only, speaks_for_organisation
+
+
+@pytest.mark.parametrize(
+    ("subjects", "expected"),
+    [
+        (["Doanh nghiệp"], True),
+        (["Tổ chức (không bao gồm doanh nghiệp, HTX)", "Hợp tác xã"], True),
+        (["Tổ chức nước ngoài", "Doanh nghiệp có vốn đầu tư nước ngoài"], True),
+        (["Công dân Việt Nam"], False),
+        (["Doanh nghiệp", "Công dân Việt Nam"], False),
+        (["Người Việt Nam định cư ở nước ngoài"], False),
+        (["Cán bộ", "công chức", "viên chức"], False),
+        (["Đảng viên", "Tổ chức Đảng"], False),
+        ([], False),  # not listed: nothing is known, nothing is taken off
+        (["  ", ""], False),
+    ],
+)
+def test_which_procedures_are_for_organisations_only(subjects: list[str], expected: bool) -> None:
+    assert for_organisations_only(subjects) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("bằng lái của tôi sắp hết hạn, đổi ở đâu", False),
+        ("Công ty tôi muốn xin giấy phép vận chuyển pháo hoa", True),
+        ("htx chúng tôi cần đăng ký thay đổi", True),
+        ("cong ty toi muon xin giay phep", True),
+        ("Trung tâm đào tạo lái xe của tôi bị mất giấy phép", True),
+        ("chua co so do thi lam sao", False),  # "co so" is "có sổ" here
+        ("toi la truong thon", False),  # "truong" is "trưởng"
+        ("cơ sở sản xuất của tôi", True),
+        ("cho tôi hỏi thủ tục khai sinh", False),  # "hỏi" folded is not "hội"
+        ("", False),
+    ],
+)
+def test_which_questions_speak_for_an_organisation(question: str, expected: bool) -> None:
+    assert speaks_for_organisation(question) is expected
