@@ -19,7 +19,8 @@ one word the question lacks. The words that mark a variant (``search.text.varian
 each marker of a name that the question does not say, even implied, costs ``unsaid`` of its
 share, and each marker the question surely says that a sibling in the head has and this name
 lacks costs ``missing``. A procedure for organisations only costs ``organisation_only`` when
-the question speaks for no organisation (``search.text.subjects``).
+the question speaks for no organisation, and one for foreigners only ``foreigners_only`` when
+it speaks of no foreigner or life abroad (``search.text.subjects``).
 
 The first ``depth`` fused hits are ranked by that score (ties keep the fused order) and the rank
 is added to each hit's score as reciprocal rank fusion adds any list: ``weight / (rrf_k + rank +
@@ -34,7 +35,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from search.text.lexical import PHRASE_BREAK, SYLLABLE
-from search.text.subjects import for_organisations_only
+from search.text.subjects import for_foreigners_only, for_organisations_only
 from search.text.vietnamese import clean_text, fold_accents
 
 if TYPE_CHECKING:
@@ -43,7 +44,8 @@ if TYPE_CHECKING:
 
 NAME_MATCH_LIST = "name_match"
 VARIANT_PENALTY = "variant_penalty"  # what the variant markers took off the name's coverage
-SUBJECT_PENALTY = "subject_penalty"  # what being for organisations only took off
+SUBJECT_PENALTY = "subject_penalty"  # what being for organisations or foreigners only took off
+_ABROAD_MARKERS = frozenset({"yếu tố nước ngoài", "ở nước ngoài"})
 # Names come from a catalogue of a few thousand procedures; their pairs cost about 80 µs each.
 _NAME_CACHE_SIZE = 16_384
 
@@ -88,6 +90,8 @@ def rerank_by_name(
     siblings_by_variant: bool = False,
     organisation_only: float = 0.0,
     for_organisation: bool = False,
+    foreigners_only: float = 0.0,
+    of_abroad: bool = False,
 ) -> list[DocumentHit]:
     """Fuse the name-coverage ranking of the first ``depth`` hits into their scores.
 
@@ -110,14 +114,19 @@ def rerank_by_name(
         organisation_only: What a procedure whose subjects are all organisations takes off its
             share when the query does not speak for an organisation.
         for_organisation: Whether it does (``search.text.subjects.speaks_for_organisation``).
+        foreigners_only: What a procedure whose subjects are all foreigners, or people and
+            bodies abroad, takes off its share when the query does not speak of them.
+        of_abroad: Whether it does (``search.text.subjects.speaks_of_abroad``); a question
+            that says a foreign-element marker (``variants``, "Hàn Quốc", "Việt kiều") does.
 
     Returns:
         The hits, best first: the first ``depth`` rescored and reordered, the rest after them.
     """
-    if weight < 0 or unsaid < 0 or missing < 0 or organisation_only < 0:
+    if min(weight, unsaid, missing, organisation_only, foreigners_only) < 0:
         raise ValueError(
             f"weights must not be negative, got weight={weight}, unsaid={unsaid}, "
-            f"missing={missing}, organisation_only={organisation_only}"
+            f"missing={missing}, organisation_only={organisation_only}, "
+            f"foreigners_only={foreigners_only}"
         )
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
@@ -136,14 +145,16 @@ def rerank_by_name(
         for i, name in enumerate(names):
             not_said, lacking = variants.penalty(name, said, among)
             penalty[i] = unsaid * not_said + missing * lacking
-    subject = [
-        organisation_only
-        if not for_organisation
-        and hit.doc_kind == "procedure"
-        and for_organisations_only(hit.subjects)
-        else 0.0
-        for hit in head
-    ]
+    if variants is not None and said.maybe & _ABROAD_MARKERS:
+        of_abroad = True
+    subject = [0.0] * len(head)
+    for i, hit in enumerate(head):
+        if hit.doc_kind != "procedure":
+            continue
+        if not for_organisation and for_organisations_only(hit.subjects):
+            subject[i] += organisation_only
+        if not of_abroad and for_foreigners_only(hit.subjects):
+            subject[i] += foreigners_only
     fit = [c - p - o for c, p, o in zip(coverage, penalty, subject, strict=True)]
     by_name = sorted(range(len(head)), key=lambda i: (-fit[i], i))
     name_rank = {i: rank for rank, i in enumerate(by_name)}

@@ -31,7 +31,7 @@ from search.models import Chunk, ScoredChunk, Section
 from search.name_match import rerank_by_name
 from search.query import AnalyzedQuery, QueryAnalyzer
 from search.rerankers import CrossEncoderReranker
-from search.text.subjects import speaks_for_organisation
+from search.text.subjects import speaks_for_organisation, speaks_of_abroad
 from search.text.variants import VariantMarkers
 
 logger = logging.getLogger(__name__)
@@ -89,7 +89,9 @@ class RetrievalWeights:
     coverage (see ``search.name_match``); 0 turns it off. ``variant_unsaid`` and
     ``variant_missing`` are what a variant marker the query does not say, or says and a name
     lacks, takes off that name's coverage; ``organisation_only`` what a procedure for
-    organisations only takes off when the query speaks for none (``search.text.subjects``).
+    organisations only takes off when the query speaks for none, and ``foreigners_only`` what
+    one for foreigners only takes off when the query speaks of no foreigner, other country or
+    life abroad (``search.text.subjects``).
     """
 
     lexical_all: float = 1.0
@@ -103,6 +105,7 @@ class RetrievalWeights:
     variant_missing: float = 0.5
     siblings_by_variant: bool = True
     organisation_only: float = 0.3
+    foreigners_only: float = 0.6
 
 
 @dataclass
@@ -218,6 +221,8 @@ class HybridRetriever:
             siblings_by_variant=w.siblings_by_variant,
             organisation_only=w.organisation_only,
             for_organisation=speaks_for_organisation(analyzed.text),
+            foreigners_only=w.foreigners_only,
+            of_abroad=speaks_of_abroad(analyzed.text),
         )
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)

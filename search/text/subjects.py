@@ -1,4 +1,4 @@
-"""Who a procedure is for, and whether a question speaks for an organisation.
+"""Who a procedure is for, and whether a question speaks for an organisation or of abroad.
 
 Many procedures come in pairs that differ in who submits them: a citizen's and an
 organisation's version of the same certificate, or a citizen's licence and the licence of the
@@ -11,12 +11,16 @@ chức" are people; "Doanh nghiệp", "Hợp tác xã", "Tổ chức (…)", "T�
 A question that names no company, cooperative, office or other body is taken to be a
 person's, and a procedure whose subjects are all organisations fits it less
 (``search.name_match``). A word like "tổ chức" in its other sense ("tổ chức đám cưới") only
-turns that off for the question, which is the safe side.
+turns that off for the question, which is the safe side. In the same way a procedure for
+foreigners only ("Cấp đổi giấy chứng nhận căn cước", for people of Vietnamese origin without a
+nationality) fits less a question that speaks of no foreigner, other country or life abroad.
 
 Usage example:
 
     for_organisations_only(["Doanh nghiệp", "Hợp tác xã"])  # True
     speaks_for_organisation("công ty tôi muốn xin giấy phép")  # True
+    for_foreigners_only(["Người nước ngoài", "Tổ chức nước ngoài"])  # True
+    speaks_of_abroad("chồng tôi là Việt kiều")  # True
 """
 
 from __future__ import annotations
@@ -68,7 +72,34 @@ _FOLDED_ORGANISATION_WORDS = frozenset(
     # "xuong" "xuống", "hang" "hàng".
     if word not in ("cơ sở", "trường", "xưởng", "hãng")
 )
-_LONGEST = max(len(word.split()) for word in _ORGANISATION_WORDS)
+_FOREIGNERS = (
+    "người nước ngoài",
+    "tổ chức nước ngoài",
+    "người việt nam định cư ở nước ngoài",
+    "doanh nghiệp có vốn đầu tư nước ngoài",
+)
+"""Subjects starting with these are foreigners or live abroad."""
+
+_ABROAD_WORDS = (
+    "nước ngoài",
+    "ngoại quốc",
+    "việt kiều",
+    "kiều bào",
+    "định cư",
+    "không quốc tịch",
+    "hai quốc tịch",
+    "thị thực",
+    "visa",
+    "người hàn",
+    "người nhật",
+    "người mỹ",
+    "người trung quốc",
+    "người đài loan",
+    "người lào",
+    "người campuchia",
+)
+_FOLDED_ABROAD_WORDS = frozenset(fold_accents(word) for word in _ABROAD_WORDS)
+_LONGEST = max(len(word.split()) for word in _ORGANISATION_WORDS + _ABROAD_WORDS)
 _WORDS = re.compile(r"\w+")
 
 
@@ -78,12 +109,27 @@ def for_organisations_only(subjects: Sequence[str]) -> bool:
     return bool(listed) and not any(s.startswith(_PEOPLE) for s in listed)
 
 
+def for_foreigners_only(subjects: Sequence[str]) -> bool:
+    """True when the procedure lists subjects and all are foreigners or live abroad."""
+    listed = [s.strip().lower() for s in subjects if s.strip()]
+    return bool(listed) and all(s.startswith(_FOREIGNERS) for s in listed)
+
+
 def speaks_for_organisation(text: str) -> bool:
     """Whether the question names a body it may speak for (compared folded when it is typed
     without diacritics, and then only with words that stay unambiguous folded)."""
+    return _says(text, frozenset(_ORGANISATION_WORDS), _FOLDED_ORGANISATION_WORDS)
+
+
+def speaks_of_abroad(text: str) -> bool:
+    """Whether the question speaks of foreigners, another country or living abroad."""
+    return _says(text, frozenset(_ABROAD_WORDS), _FOLDED_ABROAD_WORDS)
+
+
+def _says(text: str, accented: frozenset[str], folded_words: frozenset[str]) -> bool:
     words = _WORDS.findall(text.lower())
     folded = all(fold_accents(word) == word for word in words)
-    known = _FOLDED_ORGANISATION_WORDS if folded else frozenset(_ORGANISATION_WORDS)
+    known = folded_words if folded else accented
     for size in range(1, _LONGEST + 1):
         for start in range(len(words) - size + 1):
             if " ".join(words[start : start + size]) in known:

@@ -24,6 +24,7 @@ from search.name_match import (
 from search.query import QueryAnalyzer
 from search.retrieval import DocumentHit, HybridRetriever, RetrievalWeights
 from search.text.synonyms import SynonymDictionary
+from search.text.variants import VariantMarkers
 
 FOREIGN = "Đổi giấy phép lái xe hoặc bằng lái xe của người nước ngoài"
 PLAIN = "Đổi giấy phép lái xe"
@@ -239,3 +240,31 @@ def test_a_negative_subject_penalty_is_refused() -> None:
             rrf_k=10,
             organisation_only=-0.1,
         )
+
+
+def test_a_procedure_for_foreigners_only_yields_unless_abroad_is_said() -> None:
+    # As "Cấp đổi giấy chứng nhận căn cước" (for people without a nationality) beside "Cấp đổi
+    # thẻ căn cước": the question says as much of either name.
+    hits = [hit("Cấp đổi giấy", 0, ["Người nước ngoài"]), hit("Cấp đổi thẻ", 1, [])]
+    query = ["cấp đổi"]
+    home = rerank_by_name(hits, query, weight=2.0, depth=10, rrf_k=10, foreigners_only=0.6)
+    assert [h.title for h in home] == ["Cấp đổi thẻ", "Cấp đổi giấy"]
+    assert home[1].list_scores[SUBJECT_PENALTY] == 0.6
+    abroad = rerank_by_name(
+        hits, query, weight=2.0, depth=10, rrf_k=10, foreigners_only=0.6, of_abroad=True
+    )
+    assert [h.title for h in abroad] == ["Cấp đổi giấy", "Cấp đổi thẻ"]
+
+
+def test_a_country_named_is_abroad_enough() -> None:
+    hits = [hit("Cấp đổi giấy", 0, ["Người nước ngoài"]), hit("Cấp đổi thẻ", 1, [])]
+    moved = rerank_by_name(
+        hits,
+        ["chồng tôi người Hàn Quốc cần cấp đổi"],
+        weight=2.0,
+        depth=10,
+        rrf_k=10,
+        variants=VariantMarkers.load(),
+        foreigners_only=0.6,
+    )
+    assert all(h.list_scores[SUBJECT_PENALTY] == 0.0 for h in moved)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from search.text.subjects import for_organisations_only, speaks_for_organisation
+from search.text.subjects import (
+    for_foreigners_only,
+    for_organisations_only,
+    speaks_for_organisation,
+    speaks_of_abroad,
+)
 
 
 @pytest.mark.parametrize(
@@ -43,3 +48,33 @@ def test_which_procedures_are_for_organisations_only(subjects: list[str], expect
 )
 def test_which_questions_speak_for_an_organisation(question: str, expected: bool) -> None:
     assert speaks_for_organisation(question) is expected
+
+
+@pytest.mark.parametrize(
+    ("subjects", "expected"),
+    [
+        (["Người nước ngoài"], True),
+        (["Người nước ngoài", "Tổ chức nước ngoài"], True),
+        (["Người Việt Nam định cư ở nước ngoài"], True),
+        (["Người nước ngoài", "Công dân Việt Nam"], False),
+        (["Doanh nghiệp"], False),
+        ([], False),
+    ],
+)
+def test_which_procedures_are_for_foreigners_only(subjects: list[str], expected: bool) -> None:
+    assert for_foreigners_only(subjects) is expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("chồng tôi là Việt kiều muốn về nước sống", True),
+        ("người nước ngoài gia hạn tạm trú ở đâu", True),
+        ("nguoi nuoc ngoai gia han tam tru", True),
+        ("con tôi không quốc tịch", True),
+        ("cấp đổi căn cước ở đâu", False),
+        ("gia han tam tru", False),
+    ],
+)
+def test_which_questions_speak_of_abroad(question: str, expected: bool) -> None:
+    assert speaks_of_abroad(question) is expected
