@@ -5,11 +5,13 @@ organisation's version of the same certificate, or a citizen's licence and the l
 school that trains for it. Their names share most words, so a citizen asking about their own
 driving licence was also shown "Cấp lại Giấy phép đào tạo lái xe ô tô" first. The portal
 lists each procedure's subjects (đối tượng thực hiện) from a short vocabulary: "Công dân Việt
-Nam", "Người nước ngoài", "Người Việt Nam định cư ở nước ngoài" and "Cán bộ, công chức, viên
-chức" are people; "Doanh nghiệp", "Hợp tác xã", "Tổ chức (…)", "Tổ chức nước ngoài" are not.
+Nam", "Người nước ngoài" and "Người Việt Nam định cư ở nước ngoài" are people asking for
+themselves; "Doanh nghiệp", "Hợp tác xã", "Tổ chức (…)", "Tổ chức nước ngoài" are bodies, and
+"Cán bộ, công chức, viên chức" or "Đảng viên" are officials acting for theirs (the planning of
+ports, the housing of civil servants): none of these is a citizen's own procedure.
 
-A question that names no company, cooperative, office or other body is taken to be a
-person's, and a procedure whose subjects are all organisations fits it less
+A question that names no company, cooperative, office, official or other body is taken to be
+a person's, and a procedure whose subjects are all bodies or officials fits it less
 (``search.name_match``). A word like "tổ chức" in its other sense ("tổ chức đám cưới") only
 turns that off for the question, which is the safe side. In the same way a procedure for
 foreigners only ("Cấp đổi giấy chứng nhận căn cước", for people of Vietnamese origin without a
@@ -30,8 +32,8 @@ from collections.abc import Sequence
 
 from search.text.vietnamese import fold_accents
 
-_PEOPLE = ("công dân", "người", "cán bộ", "công chức", "viên chức", "đảng viên", "cá nhân")
-"""Subjects starting with these are people: 'Công dân Việt Nam', 'Người nước ngoài', …"""
+_PEOPLE = ("công dân", "người", "cá nhân")
+"""Subjects starting with these are people asking for themselves: 'Công dân Việt Nam', …"""
 
 _ORGANISATION_WORDS = (
     "công ty",
@@ -63,6 +65,10 @@ _ORGANISATION_WORDS = (
     "cơ quan",
     "ban quản trị",
     "ban quản lý",
+    "cán bộ",
+    "công chức",
+    "viên chức",
+    "đảng viên",
 )
 
 _FOLDED_ORGANISATION_WORDS = frozenset(
@@ -104,7 +110,8 @@ _WORDS = re.compile(r"\w+")
 
 
 def for_organisations_only(subjects: Sequence[str]) -> bool:
-    """True when the procedure lists subjects and none of them is a person."""
+    """True when the procedure lists subjects and none is a person asking for themselves:
+    all are bodies, or officials acting for one."""
     listed = [s.strip().lower() for s in subjects if s.strip()]
     return bool(listed) and not any(s.startswith(_PEOPLE) for s in listed)
 

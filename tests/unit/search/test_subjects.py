@@ -21,8 +21,9 @@ from search.text.subjects import (
         (["Công dân Việt Nam"], False),
         (["Doanh nghiệp", "Công dân Việt Nam"], False),
         (["Người Việt Nam định cư ở nước ngoài"], False),
-        (["Cán bộ", "công chức", "viên chức"], False),
-        (["Đảng viên", "Tổ chức Đảng"], False),
+        (["Cán bộ", "công chức", "viên chức"], True),  # officials act for their agency
+        (["Đảng viên", "Tổ chức Đảng"], True),
+        (["Cán bộ", "công chức", "viên chức", "Công dân Việt Nam"], False),
         ([], False),  # not listed: nothing is known, nothing is taken off
         (["  ", ""], False),
     ],
@@ -42,6 +43,7 @@ def test_which_procedures_are_for_organisations_only(subjects: list[str], expect
         ("chua co so do thi lam sao", False),  # "co so" is "có sổ" here
         ("toi la truong thon", False),  # "truong" is "trưởng"
         ("cơ sở sản xuất của tôi", True),
+        ("tôi là công chức xã, muốn nâng ngạch", True),
         ("cho tôi hỏi thủ tục khai sinh", False),  # "hỏi" folded is not "hội"
         ("", False),
     ],
