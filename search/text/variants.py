@@ -6,7 +6,10 @@ The catalogue names sibling procedures by one base and a word that marks the var
   hành nghề", "Cấp giấy phép xây dựng **sửa chữa, cải tạo**" beside "Cấp giấy phép xây dựng mới",
   "**Điều chỉnh** thông tin trong Cơ sở dữ liệu" beside "Khai thác thông tin trong Cơ sở dữ liệu";
 - a qualifier anywhere in it: "Đăng ký khai sinh **có yếu tố nước ngoài**", "Nhập quốc tịch Việt
-  Nam **ở nước ngoài**".
+  Nam **ở nước ngoài**". Not, though, when it qualifies one applicant of a list that names people
+  at home in another item: "Cấp Phiếu Lý lịch tư pháp cho công dân Việt Nam, người nước ngoài
+  đang cư trú tại Việt Nam, người Việt Nam đang cư trú **ở nước ngoài**" is the procedure for
+  everyone, the one a citizen at home asks for.
 
 A citizen who says none of the marked words asks for the base procedure; one who says a word, or
 describes a situation that implies it ("bị mất" implies "lại", "sinh ra tại Nhật Bản" implies
@@ -33,6 +36,12 @@ from search.text.vietnamese import clean_text, fold_accents, has_diacritics
 
 DEFAULT_VARIANTS_PATH = Path(__file__).parent / "data" / "variants.json"
 _PARENTHESES = re.compile(r"\([^)]*\)?")
+_LIST_ITEM = re.compile(r"[,;]")
+_AT_HOME = (("công", "dân", "việt", "nam"), ("hộ", "gia", "đình"), ("cá", "nhân"))
+"""Applicants at home: a list that names them in one item and a qualifier in another is a list
+of who may apply, not a variant. They count at the start of an item or after a word that
+introduces applicants ("cho", "đối với", "của"), not inside another phrase ("giấy tờ cá nhân")."""
+_APPLICANT_WORDS = (("cho",), ("đối", "với"), ("của",))
 # "Cấp, cấp lại, sửa đổi giấy phép ...": the name lists the base action among its variants.
 _ACTION_LIST = re.compile(r"^\s*(?:thủ tục\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?\s*,", re.IGNORECASE)
 _NAME_CACHE_SIZE = 16_384
@@ -51,6 +60,16 @@ def _find(haystack: Syllables, needle: Syllables, start: int = 0) -> int:
         if haystack[i : i + n] == needle:
             return i
     return -1
+
+
+def _names_applicant_at_home(item: Syllables) -> bool:
+    for words in _AT_HOME:
+        at = _find(item, words)
+        while at != -1:
+            if at == 0 or any(item[max(0, at - len(w)) : at] == w for w in _APPLICANT_WORDS):
+                return True
+            at = _find(item, words, at + 1)
+    return False
 
 
 def _runs(sylls: Syllables, longest: int) -> set[Syllables]:
@@ -159,12 +178,29 @@ class VariantMarkers:
         head = sylls[:head_end]
         actions = frozenset(a for a, s in self._actions if _find(head, s) != -1)
         qualifiers = frozenset(q for q, s in self._qualifiers if _find(sylls, s) != -1)
+        if qualifiers:
+            qualifiers -= self._listed_beside_home(name, qualifiers)
         return NameVariant(
             actions=actions,
             markers=actions | qualifiers,
             lists_base=bool(_ACTION_LIST.match(clean_text(name))),
             base=self._base(sylls, head_end, actions, qualifiers),
         )
+
+    def _listed_beside_home(self, name: str, qualifiers: frozenset[str]) -> frozenset[str]:
+        """The qualifiers that only qualify items of a list whose other items name applicants
+        at home (see the module's docstring)."""
+        items = [_syllables(item) for item in _LIST_ITEM.split(_PARENTHESES.sub(" ", name))]
+        home = {i for i, item in enumerate(items) if _names_applicant_at_home(item)}
+        if not home:
+            return frozenset()
+        listed = set()
+        for qualifier, words in self._qualifiers:
+            if qualifier in qualifiers:
+                where = {i for i, item in enumerate(items) if _find(item, words) != -1}
+                if where and not where & home:
+                    listed.add(qualifier)
+        return frozenset(listed)
 
     def _base(
         self,

@@ -68,6 +68,39 @@ class TestNames:
         name = "Thủ tục đăng ký kết hôn có yếu tố nước ngoài tại khu vực biên giới"
         assert variants.of_name(name).markers == {"yếu tố nước ngoài", "khu vực biên giới"}
 
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "Cấp Phiếu Lý lịch tư pháp cho công dân Việt Nam, người nước ngoài đang cư trú tại "
+            "Việt Nam, người Việt Nam đang cư trú ở nước ngoài",
+            "Đăng ký đất đai lần đầu đối với hộ gia đình, cá nhân, cộng đồng dân cư, người gốc "
+            "Việt Nam định cư ở nước ngoài",
+        ],
+    )
+    def test_a_qualifier_of_one_applicant_among_people_at_home_is_no_variant(
+        self, variants: VariantMarkers, name: str
+    ) -> None:
+        assert variants.of_name(name).markers == set()
+
+    @pytest.mark.parametrize(
+        ("name", "marker"),
+        [
+            # The applicant at home and the qualifier are one item: citizens abroad.
+            ("Cấp Giấy xác nhận nhân sự của công dân Việt Nam ở nước ngoài", "ở nước ngoài"),
+            # "cá nhân" here is personal papers, not an applicant.
+            (
+                "Thủ tục đăng ký khai sinh có yếu tố nước ngoài cho người đã có hồ sơ, giấy tờ "
+                "cá nhân",
+                "yếu tố nước ngoài",
+            ),
+            ("Thủ tục đăng ký nhận cha, mẹ, con có yếu tố nước ngoài", "yếu tố nước ngoài"),
+        ],
+    )
+    def test_a_qualifier_of_the_whole_procedure_stays_a_variant(
+        self, variants: VariantMarkers, name: str, marker: str
+    ) -> None:
+        assert variants.of_name(name).markers == {marker}
+
     def test_a_name_that_lists_its_base_action_is_not_a_variant(
         self, variants: VariantMarkers
     ) -> None:
