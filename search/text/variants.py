@@ -62,6 +62,31 @@ def _find(haystack: Syllables, needle: Syllables, start: int = 0) -> int:
     return -1
 
 
+def _occurrences(haystack: Syllables, needle: Syllables) -> list[int]:
+    found, at = [], _find(haystack, needle)
+    while at != -1:
+        found.append(at)
+        at = _find(haystack, needle, at + 1)
+    return found
+
+
+def _outermost(sylls: Syllables, found: list[tuple[str, Syllables]]) -> frozenset[str]:
+    """The markers found, less those only ever seen inside a longer one ("đổi" in "chuyển
+    đổi"): one word of the name is one marker, and counted twice it cost its name double."""
+    spans = [
+        (start, start + len(words)) for _, words in found for start in _occurrences(sylls, words)
+    ]
+
+    def inside_a_longer(at: int, end: int) -> bool:
+        return any(start <= at and end <= stop and stop - start > end - at for start, stop in spans)
+
+    return frozenset(
+        marker
+        for marker, words in found
+        if any(not inside_a_longer(at, at + len(words)) for at in _occurrences(sylls, words))
+    )
+
+
 def _names_applicant_at_home(item: Syllables) -> bool:
     for words in _AT_HOME:
         at = _find(item, words)
@@ -146,7 +171,9 @@ class VariantMarkers:
         self._head_ends = [_syllables(w) for w in head_ends]
         markers = self._actions + self._qualifiers
         triggers = [(_syllables(t), frozenset(marks)) for t, marks in implied_by.items()]
-        self._accented = markers + [(m, s) for s, ms in triggers for m in ms]
+        self._markers = markers
+        self._triggers = [(m, s) for s, ms in triggers for m in ms]
+        self._accented = markers + self._triggers
         # Folded forms of the markers only: a folded trigger ("mat", "bo") says too much.
         self._folded = [(m, tuple(fold_accents(x) for x in s)) for m, s in markers]
         self._longest = max((len(s) for _, s in self._accented), default=1)
@@ -176,7 +203,7 @@ class VariantMarkers:
             if found != -1:
                 head_end = min(head_end, found)
         head = sylls[:head_end]
-        actions = frozenset(a for a, s in self._actions if _find(head, s) != -1)
+        actions = _outermost(head, [(a, s) for a, s in self._actions if _find(head, s) != -1])
         qualifiers = frozenset(q for q, s in self._qualifiers if _find(sylls, s) != -1)
         if qualifiers:
             qualifiers -= self._listed_beside_home(name, qualifiers)
@@ -241,10 +268,12 @@ class VariantMarkers:
             sylls = _syllables(text)
             if has_diacritics(text):
                 runs = _runs(sylls, self._longest)
-                surely.update(m for m, s in self._accented if s in runs)
+                surely |= _outermost(sylls, [(m, s) for m, s in self._markers if s in runs])
+                surely.update(m for m, s in self._triggers if s in runs)
             else:
-                runs = _runs(tuple(fold_accents(s) for s in sylls), self._longest)
-                maybe.update(m for m, s in self._folded if s in runs)
+                folded = tuple(fold_accents(s) for s in sylls)
+                runs = _runs(folded, self._longest)
+                maybe |= _outermost(folded, [(m, s) for m, s in self._folded if s in runs])
         return QueryVariants(surely=frozenset(surely), maybe=frozenset(surely | maybe))
 
     def unsaid(self, name: str, query: QueryVariants) -> int:

@@ -40,7 +40,7 @@ class TestNames:
         [
             (REISSUE, {"lại"}),
             (NEW, set()),
-            (CONVERT, {"chuyển đổi", "đổi"}),
+            (CONVERT, {"chuyển đổi"}),  # "đổi" inside it is the same word
             ("Đổi giấy phép lái xe", {"đổi"}),  # "lái" is not "lại"
             (
                 "Cấp giấy phép xây dựng sửa chữa, cải tạo đối với công trình cấp III, cấp IV",
@@ -100,6 +100,18 @@ class TestNames:
         self, variants: VariantMarkers, name: str, marker: str
     ) -> None:
         assert variants.of_name(name).markers == {marker}
+
+    def test_a_marker_inside_a_longer_one_is_not_counted_again(
+        self, variants: VariantMarkers
+    ) -> None:
+        name = "Chuyển đổi cơ cấu cây trồng, vật nuôi trên đất trồng lúa"
+        assert variants.of_name(name).markers == {"chuyển đổi"}
+        # Said apart from the longer one, it is a marker of its own.
+        assert variants.of_name("Cấp đổi, chuyển đổi giấy phép").markers == {"đổi", "chuyển đổi"}
+        # A question says it the same way.
+        said = variants.in_query(["muốn chuyển đổi chứng chỉ"])
+        assert said.surely == {"chuyển đổi"}
+        assert variants.in_query(["muon chuyen doi chung chi"]).maybe == {"chuyển đổi"}
 
     def test_a_name_that_lists_its_base_action_is_not_a_variant(
         self, variants: VariantMarkers
