@@ -284,7 +284,7 @@ class MessageProcessor:
             # The question fits several procedures about equally: ask, rather than guess. A
             # reply with a code is answered directly (the code is looked up exactly).
             if channel is Channel.SMS:
-                listed = "; ".join(f"{o.code} {o.name}" for o in answer.options)
+                listed = sms_options([(o.code, o.name) for o in answer.options])
                 text = f"{listed}. Nhan MA <ma> de xem thu tuc dung voi truong hop cua ban."
             else:
                 text = answer.text
@@ -388,3 +388,28 @@ class MessageProcessor:
             return f"Khong tim thay ho so {number}. Kiem tra lai so ho so tren phieu hen."
         due = f", hen tra {status.due_date}" if status.due_date else ""
         return f"Ho so {status.number} ({status.procedure}): {status.status}{due}."
+
+
+def sms_options(options: list[tuple[str, str]]) -> str:
+    """Procedures offered by SMS: the words their names share once, then each code with the
+    words that set it apart.
+
+    Siblings' names often share a long head ("Đăng ký đất đai, tài sản gắn liền với đất, cấp
+    Giấy chứng nhận … lần đầu đối với") and differ at the end ("tổ chức đang sử dụng đất" /
+    "hộ gia đình, cá nhân"); listed in full, two of them filled the two segments of an SMS and
+    the words that tell them apart were cut off.
+    """
+    names = [name.split() for _, name in options]
+    shortest = min((len(words) for words in names), default=0)
+    shared = 0
+    while shared < shortest and len({words[shared].lower() for words in names}) == 1:
+        shared += 1
+    # A name that is all head ("Đăng ký kết hôn" beside "… kết hôn lưu động") has no tail.
+    if len(names) < 2 or shared < 3 or shared == shortest:
+        return "; ".join(f"{code} {name}" for code, name in options)
+    head = " ".join(names[0][:shared]).rstrip(",;:")
+    tails = "; ".join(
+        f"{code} ...{' '.join(words[shared:])}"
+        for (code, _), words in zip(options, names, strict=True)
+    )
+    return f"{head}: {tails}"

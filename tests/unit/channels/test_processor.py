@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from answer_service.channels.errors import ProviderError
-from answer_service.channels.processor import Acknowledger
+from answer_service.channels.processor import Acknowledger, sms_options
+from answer_service.channels.sms.encoding import fit_sms
 from answer_service.channels.store import Conversation, ConversationStore, StoredMessage
 from tests.unit.channels.conftest import ACK, LINK_BASE, Harness
 from tickets.intake import Channel, EntryKind, TicketKind, Urgency
@@ -234,7 +235,7 @@ class TestSmsKeywords:
         assert harness.processor.process(message) == "clarified"
 
         text = harness.sender.sent[-1][1]
-        assert "1.900201 Cấp hộ chiếu thử nghiệm; 1.900202" in text
+        assert "1.900201 Cấp hộ chiếu thử nghiệm; 1.900202 Cấp lại hộ chiếu thử nghiệm" in text
         assert "Nhan MA <ma>" in text
 
     def test_run_free_text_sms_is_acknowledged_and_answered(self, harness: Harness) -> None:
@@ -247,3 +248,47 @@ class TestSmsKeywords:
         assert harness.sender.sent[0][1] == ACK
         _, _, link = harness.sender.sent[1]
         assert link == f"{LINK_BASE}1.900100"
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            [
+                ("1.012753", "Đăng ký đất đai lần đầu đối với tổ chức đang sử dụng đất"),
+                ("1.013978", "Đăng ký đất đai lần đầu đối với hộ gia đình, cá nhân"),
+            ],
+            "Đăng ký đất đai lần đầu đối với: 1.012753 ...tổ chức đang sử dụng đất; "
+            "1.013978 ...hộ gia đình, cá nhân",
+        ),
+        # Too little in common to be worth saying once.
+        ([("1", "Cấp hộ chiếu"), ("2", "Cấp lại hộ chiếu")], "1 Cấp hộ chiếu; 2 Cấp lại hộ chiếu"),
+        # One name is all head: listed in full rather than cut inside a word.
+        (
+            [("1", "Thủ tục đăng ký kết hôn"), ("2", "Thủ tục đăng ký kết hôn lưu động")],
+            "1 Thủ tục đăng ký kết hôn; 2 Thủ tục đăng ký kết hôn lưu động",
+        ),
+        ([("1", "Cấp hộ chiếu")], "1 Cấp hộ chiếu"),
+    ],
+)
+def test_sms_options_say_the_shared_words_once(
+    options: list[tuple[str, str]], expected: str
+) -> None:
+    assert sms_options(options) == expected
+
+
+def test_two_long_siblings_fit_an_sms_with_what_sets_them_apart() -> None:
+    head = (
+        "Đăng ký đất đai, tài sản gắn liền với đất, cấp Giấy chứng nhận quyền sử dụng đất, "
+        "quyền sở hữu tài sản gắn liền với đất lần đầu đối với"
+    )
+    listed = sms_options(
+        [("1.012753", f"{head} tổ chức đang sử dụng đất"), ("1.013978", f"{head} hộ gia đình")]
+    )
+    sms = fit_sms(
+        f"{listed}. Nhan MA <ma> de xem thu tuc dung voi truong hop cua ban.",
+        link="",
+        max_segments=2,
+        unicode=False,
+    )
+    assert "to chuc dang su dung dat" in sms.text and "ho gia dinh" in sms.text
