@@ -210,6 +210,17 @@ def bm25_baseline(procedures: list[Procedure]) -> Ranker:
     return lambda text: [d.meta["code"] for d in retriever.run(query=text)["documents"]]
 
 
+def query_path(engine: SearchEngine) -> str:
+    """What embedded the questions ("torch (int8, 1 thread(s)), in process 123"), without the
+    process id, which changes from run to run; "no embedder" for lexical search only."""
+    embedder = engine.embedder
+    if embedder is None:
+        return "no embedder"
+    inner = getattr(embedder, "embedder", embedder)
+    path = getattr(inner, "query_path", "") or type(inner).__name__
+    return path.split(", in process")[0]
+
+
 def engine_ranker(engine: SearchEngine, *, dense: bool = True, lexical: bool = True) -> Ranker:
     def rank(text: str) -> list[str]:
         result = engine.retriever.retrieve(text, top_k=10, use_dense=dense, use_lexical=lexical)
@@ -355,7 +366,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Procedures indexed: {len(procedures)}. Dev questions: {len(dev)} "
         f"({sum(q.expected_route == 'procedure' for q in dev)} about a procedure). "
-        f"FAQ questions matched to a procedure: {len(faq)}.",
+        f"FAQ questions matched to a procedure: {len(faq)}. Queries embedded through "
+        f"{query_path(engine)}.",
         "",
         render_table("Dev questions", dev_results, style_keys),
         "",

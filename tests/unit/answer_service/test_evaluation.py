@@ -3,6 +3,8 @@ questions it ships."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from answer_service.evaluation import (
@@ -12,6 +14,7 @@ from answer_service.evaluation import (
     Scores,
     evaluate,
     load_dev_questions,
+    query_path,
     render_targets,
 )
 
@@ -93,3 +96,15 @@ def test_the_tuning_questions_are_well_formed() -> None:
     }
     assert all(bool(q.expected_codes) == (q.expected_route == "procedure") for q in questions)
     assert {q.style for q in questions} == {"formal", "colloquial", "no_diacritics", "chat"}
+
+
+def test_the_report_names_what_embedded_the_questions() -> None:
+    class Child:
+        query_path = "torch (int8, 1 thread(s)), in process 4242"
+
+    class Batcher:
+        embedder = Child()
+
+    engine = SimpleNamespace(embedder=Batcher())
+    assert query_path(engine) == "torch (int8, 1 thread(s))"  # type: ignore[arg-type]
+    assert query_path(SimpleNamespace(embedder=None)) == "no embedder"  # type: ignore[arg-type]
