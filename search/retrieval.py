@@ -220,7 +220,10 @@ class HybridRetriever:
             missing=w.variant_missing,
             siblings_by_variant=w.siblings_by_variant,
             organisation_only=w.organisation_only,
-            for_organisation=speaks_for_organisation(analyzed.text),
+            # The restored text tells "co so" (cơ sở) from "co so do" (có sổ đỏ).
+            for_organisation=any(
+                speaks_for_organisation(text) for text in (analyzed.text, analyzed.restored)
+            ),
             foreigners_only=w.foreigners_only,
             of_abroad=speaks_of_abroad(analyzed.text),
         )

