@@ -22,6 +22,9 @@ class KeyFacts(BaseModel):
     name: str
     field: str
     levels: list[str]
+    subjects: list[str] = Field(
+        default_factory=list, description="Who the procedure is for (đối tượng thực hiện)."
+    )
     documents: list[str] = Field(default_factory=list)
     methods: list[MethodFacts] = Field(default_factory=list)
     where: str = ""
@@ -43,6 +46,7 @@ def key_facts(procedure: Procedure, *, max_documents: int = 12) -> KeyFacts:
         name=procedure.name,
         field=procedure.field,
         levels=procedure.levels,
+        subjects=procedure.subjects,
         documents=[render_component(c) for c in procedure.dossier[:max_documents]],
         methods=[
             MethodFacts(

@@ -51,6 +51,9 @@ class HitOut(BaseModel):
     field: str
     levels: list[str]
     agency: str
+    subjects: list[str] = Field(
+        default_factory=list, description="Who the procedure is for (đối tượng thực hiện)."
+    )
     source_url: str
     score: float
     exact_code_match: bool

@@ -112,6 +112,7 @@ def _hit_out(hit: DocumentHit) -> HitOut:
         field=hit.field,
         levels=hit.levels,
         agency=hit.agency,
+        subjects=hit.subjects,
         source_url=hit.source_url,
         score=round(hit.score, 5),
         exact_code_match=hit.exact_code_match,

@@ -75,7 +75,8 @@ def render_facts(facts: dict[str, Any], local: dict[str, Any] | None = None) -> 
     online = "Có" if facts.get("can_submit_online") else "Không"
     st.caption(
         f"Mã thủ tục: {facts['code']} · Lĩnh vực: {facts.get('field') or '—'} · "
-        f"Cấp: {', '.join(facts.get('levels') or []) or '—'} · Nộp trực tuyến: {online}"
+        f"Cấp: {', '.join(facts.get('levels') or []) or '—'} · Nộp trực tuyến: {online} · "
+        f"Đối tượng: {', '.join(facts.get('subjects') or []) or '—'}"
     )
     left, right = st.columns([3, 2])
     with left:

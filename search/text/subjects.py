@@ -32,7 +32,7 @@ from collections.abc import Sequence
 
 from search.text.vietnamese import fold_accents
 
-_PEOPLE = ("công dân", "người", "cá nhân")
+_PEOPLE = ("công dân", "người", "cá nhân", "hộ gia đình", "hộ kinh doanh")
 """Subjects starting with these are people asking for themselves: 'Công dân Việt Nam', …"""
 
 _ORGANISATION_WORDS = (

@@ -187,6 +187,13 @@ def test_search_filters_by_field(client: TestClient) -> None:
     assert body["hits"][0]["field"] == "Thư viện"
 
 
+def test_search_hits_say_who_the_procedure_is_for(client: TestClient) -> None:
+    body = search(client, "giấy phép nuôi chim yến")
+
+    assert body["hits"][0]["code"] == SWIFTLET
+    assert body["hits"][0]["subjects"] == ["Công dân Việt Nam", "Hộ gia đình"]
+
+
 def test_search_filters_by_levels(client: TestClient) -> None:
     body = search(client, "cấp đổi thẻ", filters={"levels": ["Cấp tỉnh"]}, top_k=10)
 
@@ -278,6 +285,7 @@ def test_get_facts(client: TestClient) -> None:
     assert response.status_code == 200
     facts = response.json()
     assert facts["can_submit_online"] is True
+    assert facts["subjects"] == ["Công dân Việt Nam", "Hộ gia đình"]
     assert facts["where"] == "Bộ phận Một cửa của Ủy ban nhân dân xã Hòa Bình"
     assert facts["methods"][0]["fees"] == "150.000 đồng (Lệ phí cấp giấy phép)"
     assert facts["methods"][0]["processing_time"] == "7 ngày làm việc"

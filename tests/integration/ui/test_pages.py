@@ -162,6 +162,7 @@ class TestOperator:
             assert "Cấp giấy phép nuôi chim yến trong khu dân cư" in [s.value for s in at.subheader]
             assert "Số 9 phố Thử Nghiệm" in shown
             assert "150.000" in shown
+            assert "Đối tượng: Công dân Việt Nam, Hộ gia đình" in shown
         finally:
             with api_as(ui_env, "editor") as api:
                 api.delete_local_notes(SWIFTLET, version=saved["version"])

@@ -24,6 +24,7 @@ from search.text.subjects import (
         (["Cán bộ", "công chức", "viên chức"], True),  # officials act for their agency
         (["Đảng viên", "Tổ chức Đảng"], True),
         (["Cán bộ", "công chức", "viên chức", "Công dân Việt Nam"], False),
+        (["Hộ gia đình"], False),
         ([], False),  # not listed: nothing is known, nothing is taken off
         (["  ", ""], False),
     ],
