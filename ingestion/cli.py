@@ -165,6 +165,8 @@ def cmd_query(args: argparse.Namespace) -> int:
         result = engine.search(args.text, top_k=args.limit)
         if result.query.restored != result.query.text:
             print(f"(đã thêm dấu: {result.query.restored})")
+        if result.hits:
+            print("hạng. [mã thủ tục] tên  (điểm xếp hạng)")
         for rank, hit in enumerate(result.hits, 1):
             print(f"{rank}. [{hit.code or hit.doc_id}] {hit.title}  ({hit.score:.3f})")
             for matched in hit.matched[:1]:

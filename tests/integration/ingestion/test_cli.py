@@ -102,6 +102,7 @@ class TestSync:
         name = next(name for c, name, *_ in PROCEDURES if c == code)
         assert ranked, run.stdout
         assert ranked[0].startswith(f"1. [{code}] {name}"), run.stdout
+        assert "hạng. [mã thủ tục] tên  (điểm xếp hạng)" in run.stdout
 
 
 class TestErrors:
