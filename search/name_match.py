@@ -111,8 +111,8 @@ def rerank_by_name(
             ``VariantMarkers.of_name(...).base``) whose markers the query weighs differently
             trade places so that the one that fits best takes the best place any of them has;
             other procedures keep theirs.
-        organisation_only: What a procedure whose subjects are all organisations takes off its
-            share when the query does not speak for an organisation.
+        organisation_only: What a procedure whose subjects are all organisations, or officials
+            acting for one, takes off its share when the query does not speak for a body.
         for_organisation: Whether it does (``search.text.subjects.speaks_for_organisation``).
         foreigners_only: What a procedure whose subjects are all foreigners, or people and
             bodies abroad, takes off its share when the query does not speak of them.
