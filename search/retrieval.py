@@ -222,7 +222,7 @@ class HybridRetriever:
             organisation_only=w.organisation_only,
             # The restored text tells "co so" (cơ sở) from "co so do" (có sổ đỏ).
             for_organisation=any(
-                speaks_for_organisation(text) for text in (analyzed.text, analyzed.restored)
+                speaks_for_organisation(text) for text in {analyzed.text, analyzed.restored}
             ),
             foreigners_only=w.foreigners_only,
             of_abroad=speaks_of_abroad(analyzed.text),

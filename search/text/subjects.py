@@ -74,6 +74,7 @@ citizen says of a place or an agency they deal with ("nộp ở cơ quan nào", 
 "vay ngân hàng", "thi ở trung tâm sát hạch", "văn phòng công chứng", "nhà dự án", "chủ đầu tư
 chưa làm sổ"), which in the dev and tuning questions stood mostly for a citizen's own case."""
 
+_ORGANISATION_SET = frozenset(_ORGANISATION_WORDS)
 _NOT_BEFORE = {"trường": "hợp"}  # "trong trường hợp" is "in the case of"
 
 _FOLDED_ORGANISATION_WORDS = frozenset(
@@ -127,6 +128,7 @@ _ABROAD_WORDS = (
     "người lào",
     "người campuchia",
 )
+_ABROAD_SET = frozenset(_ABROAD_WORDS)
 _FOLDED_ABROAD_WORDS = frozenset(fold_accents(word) for word in _ABROAD_WORDS)
 _LONGEST = max(
     len(word.split())
@@ -151,12 +153,12 @@ def for_foreigners_only(subjects: Sequence[str]) -> bool:
 def speaks_for_organisation(text: str) -> bool:
     """Whether the question names a body it may speak for: as typed, and folded with the words
     that stay unambiguous folded (so "cong ty tôi", typed partly without diacritics, is one)."""
-    return _says(text, frozenset(_ORGANISATION_WORDS), _FOLDED_ORGANISATION_WORDS)
+    return _says(text, _ORGANISATION_SET, _FOLDED_ORGANISATION_WORDS)
 
 
 def speaks_of_abroad(text: str) -> bool:
     """Whether the question speaks of foreigners, another country or living abroad."""
-    return _says(text, frozenset(_ABROAD_WORDS), _FOLDED_ABROAD_WORDS)
+    return _says(text, _ABROAD_SET, _FOLDED_ABROAD_WORDS)
 
 
 def _says(text: str, accented: frozenset[str], folded_words: frozenset[str]) -> bool:
