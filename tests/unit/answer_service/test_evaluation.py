@@ -3,12 +3,14 @@ questions it ships."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from answer_service.evaluation import (
     HELDOUT_QUESTIONS,
+    THIRD_TUNING_QUESTIONS,
     TUNING_QUESTIONS,
     Question,
     Scores,
@@ -17,6 +19,7 @@ from answer_service.evaluation import (
     query_path,
     render_targets,
 )
+from search.text.vietnamese import fold_accents
 
 
 def test_scores_count_the_first_expected_code_in_the_top_ten() -> None:
@@ -64,25 +67,39 @@ def test_the_held_out_questions_are_well_formed() -> None:
     assert {q.style for q in questions} == {"formal", "colloquial", "unaccented", "typo_chat"}
 
 
-def test_the_tuning_set_gets_its_own_row_before_the_held_out_one() -> None:
-    good, weak = Scores(), Scores()
+def test_each_tuning_set_gets_its_own_row_before_the_held_out_one() -> None:
+    good, weak, weaker = Scores(), Scores(), Scores()
     good.add(["1"], ["1"])
     weak.add(["2", "1"], ["1"])
+    weaker.add(["2", "3", "4", "1"], ["1"])
     dev = {"all": good, "all-unaccented": good}
     table = render_targets(
-        dev, dev, 1.0, {"all": good, "all-unaccented": good}, {"all": weak, "all-unaccented": weak}
+        dev,
+        dev,
+        1.0,
+        {"all": good, "all-unaccented": good},
+        [{"all": weak, "all-unaccented": weak}, {"all": weaker, "all-unaccented": weaker}],
     )
     lines = table.splitlines()
-    tuning = next(i for i, line in enumerate(lines) if "tuning set" in line)
+    second = next(i for i, line in enumerate(lines) if "second tuning set" in line)
+    third = next(i for i, line in enumerate(lines) if "third tuning set" in line)
     held = next(i for i, line in enumerate(lines) if "held-out" in line)
-    assert tuning < held
-    assert "0.500" in lines[tuning] and lines[tuning].endswith("| no |")
+    assert second < third < held
+    assert "0.500" in lines[second] and lines[second].endswith("| no |")
+    assert "0.250" in lines[third] and lines[third].endswith("| no |")
     assert lines[held].endswith("| yes |")
 
 
-def test_the_tuning_questions_are_well_formed() -> None:
-    questions = load_dev_questions(TUNING_QUESTIONS)
-    assert len(questions) == 160
+@pytest.mark.parametrize(
+    ("path", "count", "styles"),
+    [
+        (TUNING_QUESTIONS, 160, {"formal", "colloquial", "no_diacritics", "chat"}),
+        (THIRD_TUNING_QUESTIONS, 150, {"formal", "colloquial", "unaccented", "chat"}),
+    ],
+)
+def test_the_tuning_questions_are_well_formed(path: Path, count: int, styles: set[str]) -> None:
+    questions = load_dev_questions(path)
+    assert len(questions) == count
     assert len({q.qid for q in questions}) == len(questions)
     routes = {q.expected_route for q in questions}
     assert routes == {
@@ -95,7 +112,9 @@ def test_the_tuning_questions_are_well_formed() -> None:
         "out_of_domain",
     }
     assert all(bool(q.expected_codes) == (q.expected_route == "procedure") for q in questions)
-    assert {q.style for q in questions} == {"formal", "colloquial", "no_diacritics", "chat"}
+    assert {q.style for q in questions} == styles
+    unaccented = [q for q in questions if q.style in {"no_diacritics", "unaccented"}]
+    assert unaccented and all(fold_accents(q.text) == q.text for q in unaccented)
 
 
 def test_the_report_names_what_embedded_the_questions() -> None:
