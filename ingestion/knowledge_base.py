@@ -91,7 +91,11 @@ class KnowledgeBase:
     def _open(self, settings: Settings, *, with_embedder: bool) -> None:
         self.catalog = Catalog(settings.catalog_url)
         self.embedder: DenseEmbedder | None = (
-            create_embedder(settings.embedder, model=settings.embedder_model)
+            create_embedder(
+                settings.embedder,
+                model=settings.embedder_model,
+                passage_engine=settings.passage_engine,
+            )
             if with_embedder
             else None
         )

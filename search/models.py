@@ -36,6 +36,11 @@ class Section(str, Enum):
             raise ValueError(f"unknown section {value!r}; allowed: {allowed}") from None
 
 
+DENSE_SECTIONS = frozenset({Section.STEPS, Section.DOSSIER, Section.CONDITIONS, Section.RESULT})
+"""Sections of a procedure whose first chunk has a dense vector besides the overview: where a
+citizen's situation is described. Retrieval searches them as a list of their own."""
+
+
 class Chunk(BaseModel):
     """One indexed, citable section of a document."""
 

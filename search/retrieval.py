@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 from search.embedders import DenseEmbedder, QueryBatcher
 from search.embedding_process import EmbeddingUnavailable
 from search.index.protocol import HybridIndex, IndexFilter
-from search.models import Chunk, ScoredChunk, Section
+from search.models import DENSE_SECTIONS, Chunk, ScoredChunk, Section
 from search.name_match import rerank_by_name
 from search.query import AnalyzedQuery, QueryAnalyzer
 from search.rerankers import CrossEncoderReranker
@@ -85,6 +85,10 @@ class DocumentHit(BaseModel):
 class RetrievalWeights:
     """Weights of the fused lists and the fusion constant (smaller k favours top ranks).
 
+    ``dense_sections`` weighs the dense list of the procedures' steps, dossier, conditions and
+    results (``DENSE_SECTIONS``), where the situations a question describes are named;
+    0 turns it off.
+
     ``name_match`` weighs the ranking of the first ``name_match_depth`` fused hits by name
     coverage (see ``search.name_match``); 0 turns it off. ``variant_unsaid`` and
     ``variant_missing`` are what a variant marker the query does not say, or says and a name
@@ -97,6 +101,7 @@ class RetrievalWeights:
     lexical_all: float = 1.0
     lexical_overview: float = 1.0
     dense_overview: float = 2.0
+    dense_sections: float = 0.5
     rrf_k: int = 10
     candidates: int = 50
     name_match: float = 2.0
@@ -185,6 +190,7 @@ class HybridRetriever:
             embedding = self._start_embedding(analyzed.semantic_text)
         sparse = self.analyzer.sparse_vector(analyzed)
         overview = _with(query_filter, section=[Section.OVERVIEW.value, Section.ANSWER.value])
+        sections = _with(query_filter, section=sorted(s.value for s in DENSE_SECTIONS))
         lists: dict[str, tuple[float, list[ScoredChunk]]] = {}
         if use_lexical and sparse.indices:
             lists["lexical_all"] = (
@@ -207,6 +213,13 @@ class HybridRetriever:
                     w.dense_overview,
                     self.index.query_dense(vector, limit=w.candidates, query_filter=overview),
                 )
+                if w.dense_sections:
+                    lists["dense_sections"] = (
+                        w.dense_sections,
+                        self.index.query_dense(
+                            vector, limit=w.candidates * 2, query_filter=sections
+                        ),
+                    )
         hits = self._fuse(lists, w.rrf_k)
         hits = rerank_by_name(
             hits,

@@ -135,6 +135,7 @@ class TestErrors:
         ("HOTLINE_EMBEDDER", "embedder"),
         ("HOTLINE_QUERY_ENGINE", "query_engine"),
         ("HOTLINE_QUERY_PRECISION", "query_precision"),
+        ("HOTLINE_PASSAGE_ENGINE", "passage_engine"),
     ],
 )
 def test_unknown_embedder_setting_is_refused_by_every_command(

