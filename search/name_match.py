@@ -20,7 +20,9 @@ each marker of a name that the question does not say, even implied, costs ``unsa
 share, and each marker the question surely says that a sibling in the head has and this name
 lacks costs ``missing``. A procedure for organisations only costs ``organisation_only`` when
 the question speaks for no organisation, and one for foreigners only ``foreigners_only`` when
-it speaks of no foreigner or life abroad (``search.text.subjects``).
+it speaks of no foreigner or life abroad (``search.text.subjects``). A name for a range of
+ages costs ``age_outside`` when every age the question states falls outside it
+(``search.text.ages``).
 
 The first ``depth`` fused hits are ranked by that score (ties keep the fused order) and the rank
 is added to each hit's score as reciprocal rank fusion adds any list: ``weight / (rrf_k + rank +
@@ -34,6 +36,7 @@ from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from search.text.ages import outside as outside_ages
 from search.text.lexical import PHRASE_BREAK, SYLLABLE
 from search.text.subjects import for_foreigners_only, for_organisations_only
 from search.text.vietnamese import clean_text, fold_accents
@@ -92,6 +95,8 @@ def rerank_by_name(
     for_organisation: bool = False,
     foreigners_only: float = 0.0,
     of_abroad: bool = False,
+    age_outside: float = 0.0,
+    ages: Sequence[int] = (),
 ) -> list[DocumentHit]:
     """Fuse the name-coverage ranking of the first ``depth`` hits into their scores.
 
@@ -118,15 +123,18 @@ def rerank_by_name(
             bodies abroad, takes off its share when the query does not speak of them.
         of_abroad: Whether it does (``search.text.subjects.speaks_of_abroad``); a question
             that says a foreign-element marker (``variants``, "Hàn Quốc", "Việt kiều") does.
+        age_outside: What a procedure whose name is for a range of ages ("dưới 14 tuổi")
+            takes off its share when every age the query states falls outside it.
+        ages: The ages the query states (``search.text.ages.ages_in``).
 
     Returns:
         The hits, best first: the first ``depth`` rescored and reordered, the rest after them.
     """
-    if min(weight, unsaid, missing, organisation_only, foreigners_only) < 0:
+    if min(weight, unsaid, missing, organisation_only, foreigners_only, age_outside) < 0:
         raise ValueError(
             f"weights must not be negative, got weight={weight}, unsaid={unsaid}, "
             f"missing={missing}, organisation_only={organisation_only}, "
-            f"foreigners_only={foreigners_only}"
+            f"foreigners_only={foreigners_only}, age_outside={age_outside}"
         )
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
@@ -155,6 +163,8 @@ def rerank_by_name(
             subject[i] += organisation_only
         if not of_abroad and for_foreigners_only(hit.subjects):
             subject[i] += foreigners_only
+        if ages and outside_ages(names[i], list(ages)):
+            subject[i] += age_outside
     fit = [c - p - o for c, p, o in zip(coverage, penalty, subject, strict=True)]
     by_name = sorted(range(len(head)), key=lambda i: (-fit[i], i))
     name_rank = {i: rank for rank, i in enumerate(by_name)}

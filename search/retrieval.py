@@ -31,6 +31,7 @@ from search.models import DENSE_SECTIONS, Chunk, ScoredChunk, Section
 from search.name_match import rerank_by_name
 from search.query import AnalyzedQuery, QueryAnalyzer
 from search.rerankers import CrossEncoderReranker
+from search.text.ages import ages_in
 from search.text.subjects import speaks_for_organisation, speaks_of_abroad
 from search.text.variants import VariantMarkers
 
@@ -95,7 +96,8 @@ class RetrievalWeights:
     lacks, takes off that name's coverage; ``organisation_only`` what a procedure for
     organisations only takes off when the query speaks for none, and ``foreigners_only`` what
     one for foreigners only takes off when the query speaks of no foreigner, other country or
-    life abroad (``search.text.subjects``).
+    life abroad (``search.text.subjects``); ``age_outside`` what a name for a range of ages
+    takes off when every age the query states falls outside it (``search.text.ages``).
     """
 
     lexical_all: float = 1.0
@@ -111,6 +113,7 @@ class RetrievalWeights:
     siblings_by_variant: bool = True
     organisation_only: float = 0.3
     foreigners_only: float = 0.6
+    age_outside: float = 1.0
 
 
 @dataclass
@@ -239,6 +242,8 @@ class HybridRetriever:
             ),
             foreigners_only=w.foreigners_only,
             of_abroad=speaks_of_abroad(analyzed.text),
+            age_outside=w.age_outside,
+            ages=ages_in(analyzed.text),
         )
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)
