@@ -32,6 +32,7 @@ position, so the order is unchanged; a hit moves up only past hits that score le
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -49,6 +50,12 @@ NAME_MATCH_LIST = "name_match"
 VARIANT_PENALTY = "variant_penalty"  # what the variant markers took off the name's coverage
 SUBJECT_PENALTY = "subject_penalty"  # what being for organisations or foreigners only took off
 _ABROAD_MARKERS = frozenset({"yếu tố nước ngoài", "ở nước ngoài"})
+# What a name excepts, "(trừ …)" or ", trừ …": never the "trừ" of "khấu trừ" or "miễn trừ".
+_EXCLUSION = re.compile(
+    r"\(\s*(?:trừ|không bao gồm)\s[^)]*\)|(?<=,)\s*(?:trừ|không bao gồm)\s[^,;()]*"
+)
+_EXCLUDING = re.compile(r"^\W*(?:trừ|không bao gồm)\s|\)")
+_EXCLUSION_SAID = 2  # pairs of an exclusion a question must say to be about what it excepts
 # Names come from a catalogue of a few thousand procedures; their pairs cost about 80 µs each.
 _NAME_CACHE_SIZE = 16_384
 
@@ -68,7 +75,22 @@ def word_pairs(text: str) -> set[str]:
 
 @lru_cache(maxsize=_NAME_CACHE_SIZE)
 def _name_pairs(name: str) -> frozenset[str]:
-    return frozenset(word_pairs(name))
+    return frozenset(word_pairs(_EXCLUSION.sub(" ", name)))
+
+
+@lru_cache(maxsize=_NAME_CACHE_SIZE)
+def excluded_pairs(name: str) -> frozenset[str]:
+    """The word pairs of what a name excludes: "xe mô tô, xe gắn máy" of "Cấp Giấy chứng nhận
+    kiểm định … cho xe cơ giới (trừ xe mô tô, xe gắn máy)", without the word that excludes.
+
+    They are no part of the name's coverage: a question about a motorbike does not say the
+    name of the procedure that excepts motorbikes.
+    """
+    pairs: set[str] = set()
+    for clause in _EXCLUSION.findall(name):
+        words = _EXCLUDING.sub(" ", clause)
+        pairs |= word_pairs(words)
+    return frozenset(pairs)
 
 
 def name_coverage(name: str, query_pairs: set[str]) -> float:
@@ -97,6 +119,7 @@ def rerank_by_name(
     of_abroad: bool = False,
     age_outside: float = 0.0,
     ages: Sequence[int] = (),
+    excepted: float = 0.0,
 ) -> list[DocumentHit]:
     """Fuse the name-coverage ranking of the first ``depth`` hits into their scores.
 
@@ -126,15 +149,17 @@ def rerank_by_name(
         age_outside: What a procedure whose name is for a range of ages ("dưới 14 tuổi")
             takes off its share when every age the query states falls outside it.
         ages: The ages the query states (``search.text.ages.ages_in``).
+        excepted: What a name takes off its share when the query says what the name excepts
+            ("(trừ xe mô tô, xe gắn máy)", ``excluded_pairs``), at least two of its word pairs.
 
     Returns:
         The hits, best first: the first ``depth`` rescored and reordered, the rest after them.
     """
-    if min(weight, unsaid, missing, organisation_only, foreigners_only, age_outside) < 0:
+    if min(weight, unsaid, missing, organisation_only, foreigners_only, age_outside, excepted) < 0:
         raise ValueError(
             f"weights must not be negative, got weight={weight}, unsaid={unsaid}, "
             f"missing={missing}, organisation_only={organisation_only}, "
-            f"foreigners_only={foreigners_only}, age_outside={age_outside}"
+            f"foreigners_only={foreigners_only}, age_outside={age_outside}, excepted={excepted}"
         )
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
@@ -165,6 +190,11 @@ def rerank_by_name(
             subject[i] += foreigners_only
         if ages and outside_ages(names[i], list(ages)):
             subject[i] += age_outside
+    if excepted:
+        for i, name in enumerate(names):
+            excluded = excluded_pairs(name)
+            if len(excluded & query_pairs) >= min(_EXCLUSION_SAID, len(excluded)) > 0:
+                penalty[i] += excepted
     fit = [c - p - o for c, p, o in zip(coverage, penalty, subject, strict=True)]
     by_name = sorted(range(len(head)), key=lambda i: (-fit[i], i))
     name_rank = {i: rank for rank, i in enumerate(by_name)}

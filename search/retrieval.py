@@ -114,6 +114,7 @@ class RetrievalWeights:
     organisation_only: float = 0.3
     foreigners_only: float = 0.6
     age_outside: float = 1.0
+    excepted: float = 1.0
 
 
 @dataclass
@@ -244,6 +245,7 @@ class HybridRetriever:
             of_abroad=speaks_of_abroad(analyzed.text),
             age_outside=w.age_outside,
             ages=ages_in(analyzed.text),
+            excepted=w.excepted,
         )
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)

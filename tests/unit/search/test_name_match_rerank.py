@@ -17,6 +17,8 @@ from search.models import Chunk, ScoredChunk, Section, SparseVector
 from search.name_match import (
     NAME_MATCH_LIST,
     SUBJECT_PENALTY,
+    VARIANT_PENALTY,
+    excluded_pairs,
     name_coverage,
     rerank_by_name,
     word_pairs,
@@ -268,3 +270,35 @@ def test_a_country_named_is_abroad_enough() -> None:
         foreigners_only=0.6,
     )
     assert all(h.list_scores[SUBJECT_PENALTY] == 0.0 for h in moved)
+
+
+INSPECTION = "Cấp Giấy chứng nhận kiểm định cho xe cơ giới (trừ xe mô tô, xe gắn máy)"
+TRANSFER = "Cấp chứng nhận đăng ký xe trong trường hợp thay đổi chủ xe (đăng ký sang tên xe)"
+
+
+def test_what_a_name_excepts_is_no_part_of_it() -> None:
+    assert excluded_pairs(INSPECTION) == {"xe mo", "mo to", "xe gan", "gan may"}
+    assert not excluded_pairs("Khai thuế GTGT theo phương pháp khấu trừ")  # "khấu trừ" is a word
+    assert excluded_pairs("Cấp giấy phép cho phương tiện cơ giới, trừ xe mô tô") == {
+        "xe mo",
+        "mo to",
+    }
+    # What it excepts counts neither for nor against its coverage.
+    query = word_pairs("kiểm định xe mô tô, xe gắn máy")
+    without = "Cấp Giấy chứng nhận kiểm định cho xe cơ giới"
+    assert name_coverage(INSPECTION, query) == name_coverage(without, query) == 1 / 9
+
+
+def test_a_question_about_what_a_name_excepts_ranks_it_lower() -> None:
+    hits = hits_of([INSPECTION, TRANSFER])
+    question = ["bán xe gắn máy cũ thì làm giấy tờ gì"]
+    kept = rerank_by_name(hits, question, weight=2.0, depth=10, rrf_k=10)
+    assert titles(kept) == [INSPECTION, TRANSFER]
+    moved = rerank_by_name(hits, question, weight=2.0, depth=10, rrf_k=10, excepted=1.0)
+    assert titles(moved) == [TRANSFER, INSPECTION]
+    assert moved[1].list_scores[VARIANT_PENALTY] == 1.0
+    # One excepted word pair is not enough: "xe gắn máy" alone would be.
+    car = rerank_by_name(
+        hits, ["kiểm định ô tô của tôi"], weight=2.0, depth=10, rrf_k=10, excepted=1.0
+    )
+    assert all(h.list_scores[VARIANT_PENALTY] == 0.0 for h in car)
