@@ -178,6 +178,12 @@ _CUES: dict[Route, dict[str, float]] = {
         "đòi bồi dưỡng": 2.5,
         "đòi tiền": 2,
         "không ai giải quyết": 1.5,
+        # An office that neither acts nor answers: "nộp 2 tuần không ai xử lý".
+        "không ai xử lý": 1.5,
+        "chưa ai xử lý": 1.5,
+        "không ai nghe máy": 1.5,
+        "bực mình": 1.5,
+        "bực": 1,
         "không đồng ý với quyết định": 1.5,
         # Said as an intent, the complaint is the question: "muốn tố cáo thì gửi đâu".
         "muốn khiếu nại": 1.5,
@@ -195,6 +201,8 @@ _CUES: dict[Route, dict[str, float]] = {
         "thu gom": 1,
         "bốc mùi": 1.5,
         "đèn đường": 2.5,
+        "đèn chiếu sáng": 2.5,
+        "đèn giao thông": 2.5,
         "cây đổ": 2.5,
         "ngập": 1,
         "vỡ ống": 2.5,
@@ -371,9 +379,10 @@ _NOT_BEFORE = {
 }
 _NOT_AFTER = {"cháy": ("nước", "máu"), "đang cháy": ("nước",), "súng": ("bổ",)}
 # Cues that, folded, are everyday words of procedure questions: "hoc" is "học" (to study),
-# "co mua" "có mua" (to buy), "nguoi la" "người là", "bi vo" "bị vợ", "sap" "sắp" (soon). They
-# count only in a message written with diacritics.
-_ACCENTED_ONLY = {"hóc", "có mưa", "người lạ", "bị vỡ", "sập"}
+# "co mua" "có mua" (to buy), "nguoi la" "người là", "bi vo" "bị vợ", "sap" "sắp" (soon), "den
+# giao thong" "(liên quan) đến giao thông", "buc" "bức" or "bục". They count only in a message
+# written with diacritics.
+_ACCENTED_ONLY = {"hóc", "có mưa", "người lạ", "bị vỡ", "sập", "đèn giao thông", "bực"}
 
 
 def _compile(cues: dict[str, float], *, folded: bool) -> Patterns:

@@ -199,3 +199,23 @@ def test_folded_words_that_are_also_everyday_words(message: str, route: Route) -
 )
 def test_kinds_of_message_a_reviewer_sent(message: str, route: Route) -> None:
     assert classify_route(message).route is route
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        # An office that neither acts nor answers is a complaint, with or without its word.
+        (
+            "hồ sơ đăng ký kết hôn nộp online 3 tuần rồi không ai xử lý, gọi lên phường "
+            "không ai nghe máy, bực mình quá",
+            Route.COMPLAINT,
+        ),
+        ("Đèn chiếu sáng ở ngõ nhà tôi tắt cả tháng nay", Route.INCIDENT_REPORT),
+        ("đèn giao thông ở ngã tư chợ bị hỏng từ sáng", Route.INCIDENT_REPORT),
+        # Folded, "den giao thong" is also "(liên quan) đến giao thông".
+        ("thoa thuan cac cong trinh lien quan den giao thong duong thuy noi dia", Route.PROCEDURE),
+        ("Thủ tục cấp phép lắp đèn chiếu sáng quảng cáo trên vỉa hè", Route.PROCEDURE),
+    ],
+)
+def test_kinds_of_message_seen_in_the_third_question_set(message: str, route: Route) -> None:
+    assert classify_route(message).route is route
