@@ -133,6 +133,14 @@ class TestQueries:
         assert said.surely == {"lại"}
         assert variants.in_query(["con sinh ra tại Nhật Bản"]).surely >= {"yếu tố nước ngoài"}
 
+    def test_at_home_is_where_something_happened_not_a_visit(
+        self, variants: VariantMarkers
+    ) -> None:
+        # The official comes "tận nhà" for a mobile registration; "tại nhà" is where a death, a
+        # birth or a shop is, which the plain procedure covers.
+        assert variants.in_query(["cán bộ đến tận nhà đăng ký khai tử"]).surely == {"lưu động"}
+        assert variants.in_query(["mẹ tôi qua đời tại nhà riêng"]).surely == set()
+
     def test_text_without_diacritics_only_may_say_a_marker(self, variants: VariantMarkers) -> None:
         said = variants.in_query(["bang lai xe"])  # "lái" or "lại": it cannot tell
         assert said.surely == set()
