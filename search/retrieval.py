@@ -88,7 +88,8 @@ class RetrievalWeights:
 
     ``dense_sections`` weighs the dense list of the procedures' steps, dossier, conditions and
     results (``DENSE_SECTIONS``), where the situations a question describes are named;
-    0 turns it off.
+    0 turns it off. It holds the best ``section_candidates`` section chunks: 20, 30, 50 and 100
+    ranked alike on the dev and tuning questions, and each costs the payloads it decodes.
 
     ``name_match`` weighs the ranking of the first ``name_match_depth`` fused hits by name
     coverage (see ``search.name_match``); 0 turns it off. ``variant_unsaid`` and
@@ -104,6 +105,7 @@ class RetrievalWeights:
     lexical_overview: float = 1.0
     dense_overview: float = 2.0
     dense_sections: float = 0.5
+    section_candidates: int = 20
     rrf_k: int = 10
     candidates: int = 50
     name_match: float = 2.0
@@ -220,7 +222,9 @@ class HybridRetriever:
                 if w.dense_sections:
                     lists["dense_sections"] = (
                         w.dense_sections,
-                        self.index.query_dense(vector, limit=w.candidates, query_filter=sections),
+                        self.index.query_dense(
+                            vector, limit=w.section_candidates, query_filter=sections
+                        ),
                     )
         hits = self._fuse(lists, w.rrf_k)
         hits = rerank_by_name(
