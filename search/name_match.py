@@ -22,7 +22,8 @@ lacks costs ``missing``. A procedure for organisations only costs ``organisation
 the question speaks for no organisation, and one for foreigners only ``foreigners_only`` when
 it speaks of no foreigner or life abroad (``search.text.subjects``). A name for a range of
 ages costs ``age_outside`` when every age the question states falls outside it
-(``search.text.ages``).
+(``search.text.ages``). What a name excepts ("(trừ xe mô tô, xe gắn máy)") is no part of its
+coverage, and costs ``excepted`` when the question says it.
 
 The first ``depth`` fused hits are ranked by that score (ties keep the fused order) and the rank
 is added to each hit's score as reciprocal rank fusion adds any list: ``weight / (rrf_k + rank +
@@ -188,7 +189,7 @@ def rerank_by_name(
             subject[i] += organisation_only
         if not of_abroad and for_foreigners_only(hit.subjects):
             subject[i] += foreigners_only
-        if ages and outside_ages(names[i], list(ages)):
+        if ages and outside_ages(names[i], ages):
             subject[i] += age_outside
     if excepted:
         for i, name in enumerate(names):

@@ -98,7 +98,9 @@ class RetrievalWeights:
     organisations only takes off when the query speaks for none, and ``foreigners_only`` what
     one for foreigners only takes off when the query speaks of no foreigner, other country or
     life abroad (``search.text.subjects``); ``age_outside`` what a name for a range of ages
-    takes off when every age the query states falls outside it (``search.text.ages``).
+    takes off when every age the query states falls outside it (``search.text.ages``), and
+    ``excepted`` what a name takes off when the query says what it excepts ("(trừ xe mô tô, xe
+    gắn máy)").
     """
 
     lexical_all: float = 1.0

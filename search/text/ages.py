@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -84,7 +84,7 @@ def age_range(name: str) -> AgeRange | None:
     return found[0][1] if found else None
 
 
-def outside(name: str, ages: list[int]) -> bool:
+def outside(name: str, ages: Sequence[int]) -> bool:
     """Whether the question's ages all fall outside the name's range (False without either)."""
     found = age_range(name)
     if found is None or not ages:
