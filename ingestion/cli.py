@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from ingestion.errors import IngestionError
 from ingestion.settings import Settings
-from search.errors import PlatformError
+from search.errors import ConfigurationError, PlatformError
 
 logger = logging.getLogger(__name__)
 
@@ -121,7 +121,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     from search.engine import SearchEngine
 
     settings = _settings(args)
-    settings.ensure_data_dir()
+    if settings.catalog_file is not None and not settings.catalog_file.is_file():
+        # Status only reads: asking about a folder never synced must not create a catalog there.
+        raise ConfigurationError(
+            f"no knowledge base in {settings.data_dir}: run `hotline sync` first, or pass the "
+            "--data-dir that a sync wrote"
+        )
     catalog = Catalog(settings.catalog_url)
     try:
         runs = catalog.recent_runs(5)

@@ -108,8 +108,13 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def catalog_file(self) -> Path | None:
+        """The embedded catalog's SQLite file; None when ``database_url`` names a server."""
+        return None if self.database_url else self.data_dir.resolve() / "catalog.sqlite"
+
+    @property
     def catalog_url(self) -> str:
-        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'catalog.sqlite'}"
+        return self.database_url or f"sqlite:///{self.catalog_file}"
 
     @property
     def celery_broker_url(self) -> str:

@@ -1,7 +1,7 @@
-"""A fourth fused list: the head of the fusion ranked by how much of each name the query says.
+"""A fused list of its own: the head of the fusion ranked by how much of each name the query says.
 
 Sibling procedures share most of their name ("Cấp giấy phép lái xe", "Cấp lại giấy phép lái
-xe", "Đổi giấy phép lái xe hoặc bằng lái xe của người nước ngoài"), so the three retrieval lists
+xe", "Đổi giấy phép lái xe hoặc bằng lái xe của người nước ngoài"), so the retrieval lists
 rank them close together and often in the wrong order. What sets one sibling apart is the words
 its name adds: a citizen who says none of them means the plain procedure, one who says them
 means that sibling. The measure is the share of the name's word pairs that the query (or one of

@@ -1,14 +1,16 @@
 """Hybrid retrieval grouped by document: what the operator and the answer composer start from.
 
-Three ranked lists are fused by weighted reciprocal rank fusion, at the level of documents so
+Four ranked lists are fused by weighted reciprocal rank fusion, at the level of documents so
 that one procedure with many matching sections does not fill the list:
 
 - lexical over every chunk (the citizen's words anywhere in a procedure);
 - lexical over overview chunks (the words of the procedure's name and result);
-- dense over overview chunks (the meaning of the name, for paraphrases).
+- dense over overview chunks (the meaning of the name, for paraphrases);
+- dense over the first chunk of the steps, dossier, conditions and result (``DENSE_SECTIONS``),
+  where the situation a citizen describes instead of naming the procedure is written.
 
 The head of the fused list is then ranked once more, by how much of each document's name the
-query says, and that fourth list is fused in too (``search.name_match``): it tells sibling
+query says, and that fifth list is fused in too (``search.name_match``): it tells sibling
 procedures apart ("cấp" / "cấp lại" / "cấp đổi", "ở trong nước" / "ở nước ngoài"), with the
 words that mark a variant weighed apart (``search.text.variants``).
 

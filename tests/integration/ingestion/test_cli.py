@@ -128,6 +128,22 @@ class TestErrors:
         assert "Traceback" not in run.stderr
         assert not (tmp_path / "data").exists()
 
+    @pytest.mark.parametrize("made", [False, True], ids=["missing folder", "empty folder"])
+    def test_status_of_a_folder_never_synced_says_so_and_writes_nothing(
+        self, tmp_path: Path, made: bool
+    ) -> None:
+        data_dir = tmp_path / "data"
+        if made:
+            data_dir.mkdir()
+        run = hotline("--data-dir", str(data_dir), "status")
+
+        assert run.returncode == 2
+        assert f"no knowledge base in {data_dir}: run `hotline sync` first" in run.stderr
+        assert "Traceback" not in run.stderr
+        assert run.stdout == ""
+        written = list(data_dir.iterdir()) if made else [data_dir] * data_dir.exists()
+        assert written == []
+
 
 @pytest.mark.parametrize(
     ("variable", "name"),
