@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from answer_service.facts import KeyFacts, key_facts
@@ -44,11 +45,21 @@ class ProcedureCache:
 
     def by_doc_id(self, doc_id: str) -> CachedProcedure | None:
         """The procedure stored under ``doc_id``; None when the catalog no longer has it."""
-        current = self.catalog.content_hash(doc_id)
-        if current is None:
-            self._forget(doc_id)
-            return None
-        return self._fresh(doc_id, current)
+        return self.by_doc_ids([doc_id]).get(doc_id)
+
+    def by_doc_ids(self, doc_ids: Sequence[str]) -> dict[str, CachedProcedure]:
+        """The procedures stored under ``doc_ids``, by doc id; those the catalog no longer has
+        are left out. One catalog query checks them all: a suggestion shows several, and one
+        query each took two of its milliseconds."""
+        current = self.catalog.content_hashes(doc_ids)
+        found: dict[str, CachedProcedure] = {}
+        for doc_id in dict.fromkeys(doc_ids):
+            entry = self._fresh(doc_id, current[doc_id]) if doc_id in current else None
+            if entry is None:
+                self._forget(doc_id)
+            else:
+                found[doc_id] = entry
+        return found
 
     def by_code(self, code: str) -> CachedProcedure | None:
         ref = self.catalog.procedure_ref(code)

@@ -365,7 +365,9 @@ INCIDENT_THRESHOLD = 2.5
 OUT_OF_DOMAIN_THRESHOLD = 2.5
 
 
-Patterns = list[tuple[re.Pattern[str], float]]
+# Each cue as (its words, its pattern, its weight). The pattern's lookarounds take no text, so
+# a message holds a match only if it holds the words: a substring test spares the pattern.
+Patterns = list[tuple[str, re.Pattern[str], float]]
 # Folded, "chảy máu" (bleeding) reads "chay mau", the fire cue's "chay" followed by "mau",
 # "nước chảy" (water flowing) "nuoc chay", "chạy grab" "chay grab", "tạm sử dụng" holds
 # "tam su" and "bổ sung" "sung" (gun); "Hóc Môn" is a district, not choking.
@@ -398,7 +400,11 @@ def _compile(cues: dict[str, float], *, folded: bool) -> Patterns:
         return "".join(rf"(?<!{re.escape(form(before))} )" for before in _NOT_AFTER.get(phrase, ()))
 
     return [
-        (re.compile(rf"{unless_after(p)}(?<!\w){re.escape(form(p))}(?!\w){guard(p)}"), w)
+        (
+            form(p),
+            re.compile(rf"{unless_after(p)}(?<!\w){re.escape(form(p))}(?!\w){guard(p)}"),
+            w,
+        )
         for p, w in cues.items()
         if not (folded and p in _ACCENTED_ONLY)
     ]
@@ -419,8 +425,10 @@ _COMPILED = {
 }
 
 
-def _score(patterns: list[tuple[re.Pattern[str], float]], text: str) -> float:
-    return sum(weight for pattern, weight in patterns if pattern.search(text))
+def _score(patterns: Patterns, text: str) -> float:
+    return sum(
+        weight for words, pattern, weight in patterns if words in text and pattern.search(text)
+    )
 
 
 @dataclass(frozen=True)

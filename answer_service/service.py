@@ -308,9 +308,12 @@ class AnswerService:
         procedures: list[ProcedureSuggestion] = []
         best: Procedure | None = None
         curated: list[CuratedOut] = []
+        stored = self.procedures.by_doc_ids(
+            [hit.doc_id for hit in result.hits if hit.doc_kind == "procedure"]
+        )
         for hit in result.hits:
             if hit.doc_kind == "procedure" and len(procedures) < request.top_k:
-                found = self.procedures.by_doc_id(hit.doc_id)
+                found = stored.get(hit.doc_id)
                 if found is not None:
                     best = best or found.procedure
                     procedures.append(

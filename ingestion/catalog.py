@@ -10,7 +10,7 @@ index, and the next run simply redoes the record.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -229,12 +229,18 @@ class Catalog:
             row = session.get(KnowledgeRecordRow, doc_id)
             return _to_stored(row) if row else None
 
-    def content_hash(self, doc_id: str) -> str | None:
-        """The stored record's content hash, without reading the record: a cheap freshness check."""
+    def content_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """The content hashes of those of ``doc_ids`` that are stored, without reading the
+        records: a cheap freshness check, one query for them all."""
+        if not doc_ids:
+            return {}
         with self._session() as session:
-            return session.scalar(
-                select(KnowledgeRecordRow.content_hash).where(KnowledgeRecordRow.doc_id == doc_id)
-            )
+            rows = session.execute(
+                select(KnowledgeRecordRow.doc_id, KnowledgeRecordRow.content_hash).where(
+                    KnowledgeRecordRow.doc_id.in_(set(doc_ids))
+                )
+            ).all()
+        return {row.doc_id: row.content_hash for row in rows}
 
     def procedure_ref(self, code: str) -> tuple[str, str] | None:
         """The doc id and content hash of the procedure with this code, if one is stored."""

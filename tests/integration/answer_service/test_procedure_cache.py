@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from invented_kb import INVENTED_PROCEDURES, SWIFTLET, open_service, write_invented_dump
 
+from answer_service.schemas import SuggestIn
 from ingestion.connectors.dump import ProcedureDumpConnector
 from ingestion.knowledge_base import KnowledgeBase
 from ingestion.settings import Settings
@@ -87,6 +89,48 @@ def test_a_sync_that_changes_a_procedure_shows_in_the_next_answer(
         with pytest.raises(SearchError, match="no procedure with code"):
             service.facts(SWIFTLET)
         assert service.procedures.by_doc_id(f"procedure:{SWIFTLET}") is None
+    finally:
+        service.engine.close()
+        service.catalog.close()
+
+
+def test_a_suggestion_checks_all_its_procedures_in_one_catalog_query(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = open_service(settings)
+    try:
+        asked: list[list[str]] = []
+        original = service.catalog.content_hashes
+
+        def counted(doc_ids: Sequence[str]) -> dict[str, str]:
+            asked.append(list(doc_ids))
+            return original(doc_ids)
+
+        monkeypatch.setattr(service.catalog, "content_hashes", counted)
+        out = service.suggest(SuggestIn(transcript="thủ tục cấp đổi thẻ, giấy phép", top_k=3))
+
+        shown = [p.facts.code for p in out.procedures]
+        assert len(shown) >= 2, shown
+        assert len(asked) == 1
+        assert {f"procedure:{code}" for code in shown} <= set(asked[0])
+    finally:
+        service.engine.close()
+        service.catalog.close()
+
+
+def test_a_procedure_a_sync_removed_is_left_out_of_the_next_suggestion(
+    settings: Settings, tmp_path: Path
+) -> None:
+    service = open_service(settings)
+    try:
+        question = SuggestIn(transcript="giấy phép nuôi chim yến", top_k=3)
+        assert SWIFTLET in [p.facts.code for p in service.suggest(question).procedures]
+
+        # The index is a generation behind the catalog until the service reopens it: the hit
+        # is still found, and the catalog says it is gone.
+        sync(settings, dump_with(tmp_path / "removed.jsonl.gz", swiftlet_fee=None))
+        assert SWIFTLET not in [p.facts.code for p in service.suggest(question).procedures]
+        assert service.procedures.by_doc_ids([f"procedure:{SWIFTLET}"]) == {}
     finally:
         service.engine.close()
         service.catalog.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
@@ -339,8 +339,8 @@ class _StandInCatalog:
     def procedure_ref(self, code: str) -> tuple[str, str] | None:
         return (self.doc_id, "hash") if code == CODE else None
 
-    def content_hash(self, doc_id: str) -> str | None:
-        return "hash" if doc_id == self.doc_id else None
+    def content_hashes(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        return {self.doc_id: "hash"} if self.doc_id in doc_ids else {}
 
     def normalized(self, doc_id: str) -> tuple[str, dict[str, Any]] | None:
         return ("hash", self.record) if doc_id == self.doc_id else None
