@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -139,4 +142,58 @@ def test_a_failed_warm_up_raises_in_the_caller_and_queries_still_run() -> None:
         batcher.warm_up()
     inner.fail_warm_up = False
     assert batcher.embed(["ok"], is_query=True) == [[2.0, 1.0]]
+    batcher.close()
+
+
+@pytest.fixture
+def long_switch_interval() -> Iterator[None]:
+    """A thread that holds the GIL keeps it for a second unless it blocks or waits."""
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(1.0)
+    yield
+    sys.setswitchinterval(before)
+
+
+def hold_the_gil_for(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+@pytest.mark.usefixtures("long_switch_interval")
+def test_a_lone_query_is_with_the_model_before_submit_returns() -> None:
+    inner = SlowCountingEmbedder()
+    batcher = QueryBatcher(inner)
+    batcher.warm_up()
+
+    future = batcher.submit("abc")
+    # The caller's own Python work would keep the batcher's thread from the model.
+    hold_the_gil_for(0.05)
+
+    assert inner.calls == [(["abc"], True)]
+    inner.release.set()
+    assert future.result(timeout=5) == [3.0, 1.0]
+    batcher.close()
+
+
+@pytest.mark.usefixtures("long_switch_interval")
+def test_a_query_behind_pending_ones_does_not_wait_for_the_batcher(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Waiting for the busy batcher would last the whole (lengthened) wait.
+    monkeypatch.setattr("search.embedders.HANDOVER_WAIT_S", 5.0)
+    inner = SlowCountingEmbedder()
+    batcher = QueryBatcher(inner)
+    batcher.warm_up()
+    first = batcher.submit("x")  # taken at once, and holds the model until released
+
+    started = time.perf_counter()
+    second = batcher.submit("ab")
+    waited = time.perf_counter() - started
+
+    assert waited < 1.0
+    assert inner.calls == [(["x"], True)]
+    inner.release.set()
+    assert [first.result(timeout=5), second.result(timeout=5)] == [[1.0, 1.0], [2.0, 1.0]]
+    assert inner.calls == [(["x"], True), (["ab"], True)]
     batcher.close()
