@@ -88,6 +88,9 @@ class SyncReport(BaseModel):
     out_of_scope: int = 0
     shadowed: int = 0
     orphans_removed: int = 0
+    # Records the source no longer listed, kept because the listing held entries it could not
+    # tell apart (``ItemRef.identified``): any of those may be one of them.
+    kept_unlisted: int = 0
     chunks_written: int = 0
     embedded: int = 0
     failures: list[RecordFailure] = Field(default_factory=list)

@@ -121,8 +121,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     from search.engine import SearchEngine
 
     settings = _settings(args)
-    if settings.catalog_file is not None and not settings.catalog_file.is_file():
-        # Status only reads: asking about a folder never synced must not create a catalog there.
+    # Status reads: asking about a folder never synced must create no catalog and no folder.
+    try:
+        synced = settings.data_dir.is_dir() and (
+            settings.catalog_file is None or settings.catalog_file.is_file()
+        )
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {settings.data_dir}: {exc}") from exc
+    if not synced:
         raise ConfigurationError(
             f"no knowledge base in {settings.data_dir}: run `hotline sync` first, or pass the "
             "--data-dir that a sync wrote"

@@ -3,6 +3,8 @@
 For each source the runner lists everything, skips what has not changed (by the listing's
 version, then by content hash), normalizes, chunks and indexes what has, removes what the source
 no longer lists, and stores a report. A record that fails is reported and the run goes on.
+Nothing is removed on the word of a listing that lists nothing (the run fails instead) or that
+holds entries it could not tell apart (a dump line that does not parse may be any record).
 
 Crash safety: points are written under ids derived from chunk ids, so writing a record twice
 replaces rather than duplicates; a record's catalog row is committed only after its points are
@@ -108,6 +110,12 @@ class SyncRunner:
         if self.agency_code is not None:
             self._remove_out_of_scope(connector.name, report)
         known = self.catalog.known_records(connector.name)
+        if not refs and known:
+            # An empty file or an empty answer is far likelier a broken source than one that
+            # withdrew every record: removing them all would lose the knowledge base.
+            raise ConnectorError(
+                f"{connector.name} listed no records; the {len(known)} stored from it are kept"
+            )
         unchanged_versions: dict[str, str] = {}
         pending: list[tuple[ItemRef, SourceRecord, KnowledgeItem]] = []
         for done, ref in enumerate(refs, 1):
@@ -131,7 +139,18 @@ class SyncRunner:
         self.catalog.touch(connector.name, unchanged_versions, utc_now())
         listed = {ref.source_id for ref in refs}
         gone = [k for source_id, k in known.items() if source_id not in listed]
-        self._remove([k.doc_id for k in gone], report)
+        unknown = sum(1 for ref in refs if not ref.identified)
+        if gone and unknown:
+            report.kept_unlisted = len(gone)
+            logger.warning(
+                "%s: %s stored records are not in the listing but were kept: %s of its entries "
+                "could not be read, and any of them may be one of those records",
+                connector.name,
+                len(gone),
+                unknown,
+            )
+        else:
+            self._remove([k.doc_id for k in gone], report)
         report.orphans_removed = self.remove_orphans()
 
     def _prepare(

@@ -27,10 +27,15 @@ class ItemRef(BaseModel):
     ``version`` is whatever change marker the listing carries (a timestamp, a hash of the listed
     fields, the record's own content hash when listing means reading it); empty when the listing
     carries none, in which case the item must be fetched to know whether it changed.
+
+    ``identified`` is False for an entry the listing could not tell apart (a line of a file that
+    does not parse, listed under its line number): it may be any record, so while the listing
+    holds one, the sync removes nothing the listing misses.
     """
 
     source_id: str
     version: str = ""
+    identified: bool = True
 
 
 @runtime_checkable

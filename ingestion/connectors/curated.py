@@ -173,7 +173,12 @@ class CuratedAnswerConnector:
         rows = self._rows()
         logger.info("Listed %s curated answers from %s", len(rows), self._path)
         return [
-            ItemRef(source_id=row.source_id, version=_row_version(row.raw)) for row in rows.values()
+            ItemRef(
+                source_id=row.source_id,
+                version=_row_version(row.raw),
+                identified=_UNPARSED_LINE not in row.raw,
+            )
+            for row in rows.values()
         ]
 
     def has_changed(self, ref: ItemRef, known_version: str | None) -> bool:

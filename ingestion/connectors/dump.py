@@ -105,7 +105,14 @@ class ProcedureDumpConnector:
             ConnectorError: the file could not be read to the end.
         """
         lines = self._read().values()
-        return [ItemRef(source_id=line.source_id, version=line.version) for line in lines]
+        return [
+            ItemRef(
+                source_id=line.source_id,
+                version=line.version,
+                identified=_BAD_LINE not in line.raw,
+            )
+            for line in lines
+        ]
 
     def has_changed(self, ref: ItemRef, known_version: str | None) -> bool:
         """Whether the record differs from the one stored under ``known_version``."""

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, inspect
 
 from tests.utils.procedure_dump import PROCEDURES, standard_records, write_dump
+from tests.utils.tickets import fresh_postgres_database
 
 pytestmark = pytest.mark.integration
 
@@ -143,6 +145,39 @@ class TestErrors:
         assert run.stdout == ""
         written = list(data_dir.iterdir()) if made else [data_dir] * data_dir.exists()
         assert written == []
+
+    def test_status_with_a_catalog_server_and_no_data_folder_says_so_and_writes_nothing(
+        self, tmp_path: Path
+    ) -> None:
+        with fresh_postgres_database("catalog_test") as url:
+            run = hotline(
+                "--data-dir", str(tmp_path / "data"), "status", env={"HOTLINE_DATABASE_URL": url}
+            )
+
+            assert run.returncode == 2
+            assert "no knowledge base in" in run.stderr
+            assert "Traceback" not in run.stderr
+            assert not (tmp_path / "data").exists()
+            engine = create_engine(url)
+            try:
+                assert inspect(engine).get_table_names() == []
+            finally:
+                engine.dispose()
+
+    def test_status_of_a_folder_it_cannot_read_says_so(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        from ingestion.cli import main
+
+        def refused(path: Path) -> bool:
+            raise PermissionError(13, "Permission denied", str(path))
+
+        monkeypatch.setattr(Path, "is_dir", refused)
+        monkeypatch.setenv("HOTLINE_EMBEDDER", "none")
+        monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))  # main() sets it; restored after
+
+        assert main(["--data-dir", str(tmp_path), "status"]) == 2
+        assert f"cannot read {tmp_path}: [Errno 13] Permission denied" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(

@@ -535,6 +535,42 @@ class TestSyncRunner:
         stored = kb.catalog.recent_runs(1)[0]
         assert (stored.status, stored.error) == ("failed", report.error)
 
+    @pytest.mark.parametrize("lines", [[], ["", "   "]], ids=["empty file", "only blank lines"])
+    def test_run_listing_nothing_fails_and_removes_nothing(
+        self, kb: KnowledgeBase, dump_v1: Path, tmp_path: Path, lines: list[str]
+    ) -> None:
+        sync_dump(kb, dump_v1)
+        expected = expected_points(dump_v1)
+
+        report = sync_dump(kb, write_dump(tmp_path / "empty.jsonl", lines))
+
+        assert report.status == "failed"
+        assert report.error == "dvcqg-dump listed no records; the 5 stored from it are kept"
+        assert (report.listed, report.removed) == (0, 0)
+        assert_holds_exactly(kb, expected)
+
+    def test_run_with_unreadable_lines_keeps_what_the_listing_misses(
+        self, kb: KnowledgeBase, dump_v1: Path, tmp_path: Path
+    ) -> None:
+        sync_dump(kb, dump_v1)
+        expected = expected_points(dump_v1)
+        # The removed procedure's line is cut short: the listing cannot tell it is still there.
+        rest = [r for r in standard_records() if r["ma_thu_tuc"] != REMOVED_CODE]
+        broken = f'{{"ma_thu_tuc": "{REMOVED_CODE}", "ten_thu_tuc": '
+        dump = write_dump(tmp_path / "broken.jsonl", [*rest, broken])
+
+        report = sync_dump(kb, dump)
+
+        assert report.status == "completed"
+        assert (report.failed, report.removed, report.kept_unlisted) == (1, 0, 1)
+        assert_holds_exactly(kb, expected)
+        assert kb.catalog.recent_runs(1)[0].kept_unlisted == 1
+
+        # Once every line reads, what the listing misses is removed.
+        report = sync_dump(kb, write_dump(tmp_path / "smaller.jsonl", rest))
+        assert (report.removed, report.kept_unlisted) == (1, 0)
+        assert f"procedure:{REMOVED_CODE}" not in kb.catalog.all_doc_ids()
+
     def test_run_report_is_stored(self, kb: KnowledgeBase, dump_v1: Path) -> None:
         first = sync_dump(kb, dump_v1)
         second = sync_dump(kb, dump_v1)
