@@ -16,11 +16,24 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import JSON, DateTime, Float, Integer, String, Text, create_engine, delete, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from ingestion.models import Procedure, RecordKind, utc_now
+from search.errors import ConfigurationError
 
 
 class _Base(DeclarativeBase):
@@ -119,13 +132,43 @@ class Catalog:
 
     Args:
         database_url: A SQLAlchemy URL, e.g. ``sqlite:///var/catalog.sqlite``.
+        read_only: Open a catalog that a sync wrote, for reading: a SQLite file is opened
+            read-only and no table is created, so that asking what a catalog holds changes
+            nothing, on a read-only mount too.
+
+    Raises:
+        ConfigurationError: the database cannot be reached or opened, the file is not a
+            SQLite database, or (``read_only``) it holds no catalog.
     """
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, read_only: bool = False) -> None:
         self.database_url = database_url
-        connect_args = {"timeout": 30} if database_url.startswith("sqlite") else {}
-        self._engine: Engine = create_engine(database_url, connect_args=connect_args)
-        _Base.metadata.create_all(self._engine)
+        url = make_url(database_url)
+        sqlite = url.get_backend_name() == "sqlite"
+        connect_args: dict[str, object] = {"timeout": 30} if sqlite else {}
+        if read_only and sqlite and url.database:
+            url = url.set(database=f"file:{url.database}", query={"mode": "ro", "uri": "true"})
+        self._engine: Engine = create_engine(url, connect_args=connect_args)
+        shown = make_url(database_url).render_as_string(hide_password=True)
+        try:
+            if read_only:
+                missing = {KnowledgeRecordRow.__tablename__, SyncRunRow.__tablename__} - set(
+                    inspect(self._engine).get_table_names()
+                )
+                if missing:
+                    raise ConfigurationError(
+                        f"{shown} holds no catalog (no table {', '.join(sorted(missing))}): "
+                        "run `hotline sync` first"
+                    )
+            else:
+                _Base.metadata.create_all(self._engine)
+        except SQLAlchemyError as exc:
+            self._engine.dispose()
+            reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            raise ConfigurationError(f"cannot open the catalog {shown}: {reason}") from exc
+        except ConfigurationError:
+            self._engine.dispose()
+            raise
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
 
     @property

@@ -75,7 +75,17 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["procedure_dump"] = dump
     if getattr(args, "embedder", None):
         overrides["embedder"] = args.embedder
-    return Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings accepts field names
+    settings = Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings takes field names
+    try:
+        a_file = settings.data_dir.exists() and not settings.data_dir.is_dir()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read {settings.data_dir}: {exc}") from exc
+    if a_file:
+        raise ConfigurationError(
+            f"the data directory {settings.data_dir} is a file, not a folder: pass --data-dir "
+            "(or HOTLINE_DATA_DIR) naming the folder a sync writes"
+        )
+    return settings
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -116,55 +126,64 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    """What the knowledge base holds. Reads only: it creates, rewrites and touches nothing, so
+    it works on a read-only copy and beside a running sync."""
     from ingestion.catalog import Catalog
-    from ingestion.knowledge_base import KnowledgeBaseBusy, WriterLock
+    from ingestion.knowledge_base import WriterLock
     from search.engine import SearchEngine
+    from search.index.published import current_generation, current_manifest
 
     settings = _settings(args)
-    # Status reads: asking about a folder never synced must create no catalog and no folder.
     try:
         synced = settings.data_dir.is_dir() and (
             settings.catalog_file is None or settings.catalog_file.is_file()
         )
+        if not synced:
+            raise ConfigurationError(
+                f"no knowledge base in {settings.data_dir}: run `hotline sync` first, or pass "
+                "the --data-dir that a sync wrote"
+            )
+        catalog = Catalog(settings.catalog_url, read_only=True)
+        try:
+            runs = catalog.recent_runs(5)
+            if not WriterLock(settings.data_dir).held_by_another():
+                for run in runs:
+                    if run.status == "running":
+                        # No process holds the writer lock, so this run's process is gone.
+                        run.status = "interrupted"
+            status: dict[str, object] = {
+                "data_dir": str(settings.data_dir.resolve()),
+                "index_backend": settings.index_backend,
+                "records": catalog.count_records(),
+                "recent_runs": [r.model_dump(mode="json", exclude={"failures"}) for r in runs],
+            }
+        finally:
+            catalog.close()
+        if settings.index_backend == "edge":
+            # What serving processes read: the published generation, counted when published.
+            generation = current_generation(settings.published_path)
+            manifest = current_manifest(settings.published_path)
+            status["generation"] = generation
+            status["points"] = manifest.get("points") if manifest else None
+            if generation is None:
+                status["index"] = f"no published index under {settings.published_path}"
+            elif manifest is None:
+                status["index"] = (
+                    f"generation {generation} was published without its point count; the next "
+                    "sync that changes something records it"
+                )
+        else:
+            try:
+                engine = SearchEngine.open(settings, with_embedder=False)
+            except PlatformError as exc:
+                status["points"] = None
+                status["index"] = exc.detail
+            else:
+                status["points"] = engine.index.count()
+                engine.close()
     except OSError as exc:
         raise ConfigurationError(f"cannot read {settings.data_dir}: {exc}") from exc
-    if not synced:
-        raise ConfigurationError(
-            f"no knowledge base in {settings.data_dir}: run `hotline sync` first, or pass the "
-            "--data-dir that a sync wrote"
-        )
-    catalog = Catalog(settings.catalog_url)
-    try:
-        runs = catalog.recent_runs(5)
-        lock = WriterLock(settings.data_dir)
-        try:
-            lock.acquire()
-        except KnowledgeBaseBusy:
-            pass  # a writer is alive: its "running" run really runs
-        else:
-            lock.release()
-            for run in runs:
-                if run.status == "running":
-                    # No process holds the writer lock, so this run's process is gone.
-                    run.status = "interrupted"
-        status: dict[str, object] = {
-            "data_dir": str(settings.data_dir.resolve()),
-            "index_backend": settings.index_backend,
-            "records": catalog.count_records(),
-            "recent_runs": [r.model_dump(mode="json", exclude={"failures"}) for r in runs],
-        }
-        try:
-            # Read what serving processes read; a sync may hold the writer's index meanwhile.
-            engine = SearchEngine.open(settings, with_embedder=False)
-        except PlatformError as exc:
-            status["points"] = None
-            status["index"] = exc.detail
-        else:
-            status["points"] = engine.index.count()
-            engine.close()
-        print(json.dumps(status, ensure_ascii=False, indent=2, default=str))
-    finally:
-        catalog.close()
+    print(json.dumps(status, ensure_ascii=False, indent=2, default=str))
     return 0
 
 

@@ -60,6 +60,21 @@ class WriterLock:
             ) from None
         self._handle = handle
 
+    def held_by_another(self) -> bool:
+        """Whether a live process holds the lock. Opens the file for reading only and writes
+        nothing, so that a reader may ask on a read-only mount too."""
+        try:
+            handle = self.path.open("r")
+        except FileNotFoundError:
+            return False
+        with handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
     def release(self) -> None:
         if self._handle is not None:
             fcntl.flock(self._handle, fcntl.LOCK_UN)
@@ -186,7 +201,9 @@ class KnowledgeBase:
             return
         self.index.flush()
         publish_snapshot(
-            self.settings.index_path / self.settings.collection_name, self.settings.published_path
+            self.settings.index_path / self.settings.collection_name,
+            self.settings.published_path,
+            points=self.index.count(),
         )
 
     def rebuild_lexicon(self) -> None:

@@ -20,7 +20,7 @@ from typing import Any, Protocol, cast, runtime_checkable
 
 from haystack import component
 
-from search.errors import ConfigurationError
+from search.errors import ConfigurationError, EmbeddingUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,7 @@ QUERY_PRECISIONS = ("auto", "int8", "bfloat16", "float32")
 """``search.e5_torch.PRECISIONS``, named here without importing torch (ingestion never does)."""
 _WARM_UP = object()  # a QueryBatcher queue item: load the model in the batcher's thread
 HANDOVER_WAIT_S = 0.002  # longest a query's submitter waits for an idle batcher to take it
+_CLOSE_WAIT_S = 5.0  # longest close() waits for the batcher's thread to finish what is queued
 # Loads a passage encoder once when threads ask at the same time. Module-wide, so that an
 # embedder still pickles into the embedding process.
 _PASSAGE_MODEL_LOCK = threading.Lock()
@@ -365,7 +366,9 @@ class QueryBatcher:
         self._queue: queue.Queue[tuple[str | object, Future[Any], threading.Event | None] | None]
         self._queue = queue.Queue()
         self._pending = 0  # queries submitted whose vectors are not yet out
+        # Guards _pending and _closed, and orders every put before close's end-of-queue mark.
         self._pending_lock = threading.Lock()
+        self._closed = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -377,7 +380,9 @@ class QueryBatcher:
         """Load the model in the batcher's thread (see above); errors surface here."""
         self._ensure_thread()
         future: Future[Any] = Future()
-        self._queue.put((_WARM_UP, future, None))
+        with self._pending_lock:
+            self._refuse_if_closed()
+            self._queue.put((_WARM_UP, future, None))
         future.result()
 
     def submit(self, text: str) -> Future[list[float]]:
@@ -390,14 +395,18 @@ class QueryBatcher:
         other queries are pending, the query goes with the next batch, as it would: handing
         each over at once made the batches smaller, and 32 threads in one process searched 61
         to 62 times a second instead of 68.
+
+        Raises:
+            EmbeddingUnavailable: the batcher is closed.
         """
         self._ensure_thread()
         future: Future[list[float]] = Future()
         with self._pending_lock:
+            self._refuse_if_closed()
             alone = self._pending == 0
             self._pending += 1
-        taken = threading.Event() if alone else None
-        self._queue.put((text, future, taken))
+            taken = threading.Event() if alone else None
+            self._queue.put((text, future, taken))
         if taken is not None:
             taken.wait(HANDOVER_WAIT_S)
         return future
@@ -408,19 +417,53 @@ class QueryBatcher:
         return [f.result() for f in [self.submit(t) for t in texts]]
 
     def close(self) -> None:
-        """Stop the thread, and the model's own process when it runs in one."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join(timeout=5)
-            self._thread = None
+        """Stop the thread, and the model's own process when it runs in one.
+
+        Queries queued before the close are still embedded; later ones raise
+        ``EmbeddingUnavailable``, so that a search answers from its lexical lists. Queries the
+        thread cannot reach, because it is gone or still busy after the wait, fail the same
+        way rather than wait for ever.
+        """
+        with self._pending_lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)  # after every query queued so far: the lock orders them
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            thread.join(timeout=_CLOSE_WAIT_S)
+        self._fail_queued(EmbeddingUnavailable("the query embedder was closed"))
         close = getattr(self.embedder, "close", None)
         if callable(close):
             close()
 
+    def _refuse_if_closed(self) -> None:
+        if self._closed:
+            raise EmbeddingUnavailable("the query embedder is closed")
+
+    def _fail_queued(self, error: EmbeddingUnavailable) -> None:
+        saw_end = False
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is None:
+                saw_end = True
+                continue
+            if item[0] is not _WARM_UP:
+                self._done(1)
+            if item[2] is not None:
+                item[2].set()
+            if not item[1].done():
+                item[1].set_exception(error)
+        if saw_end:
+            self._queue.put(None)  # a thread still busy after the wait stops when it is done
+
     def _ensure_thread(self) -> None:
         if self._thread is None:
             with self._lock:
-                if self._thread is None:
+                if self._thread is None and not self._closed:
                     self._thread = threading.Thread(
                         target=self._run, name="query-batcher", daemon=True
                     )
@@ -452,8 +495,12 @@ class QueryBatcher:
                     taken.set()
             try:
                 vectors = self.embedder.embed([str(text) for text, _, _ in batch], is_query=True)
-            except Exception as exc:  # every waiting request learns of the failure
+            except BaseException as exc:  # every waiting request learns of the failure
                 self._done(len(batch))
+                if not isinstance(exc, Exception):
+                    # SystemExit or KeyboardInterrupt raised inside the model would end this
+                    # thread and leave every later query waiting; it fails this batch only.
+                    exc = EmbeddingUnavailable(f"the query embedder stopped: {exc!r}")
                 for _, future, _ in batch:
                     future.set_exception(exc)
                 continue
@@ -468,7 +515,9 @@ class QueryBatcher:
     def _warm_up(self, future: Future[Any]) -> None:
         try:
             self.embedder.warm_up()
-        except Exception as exc:
+        except BaseException as exc:
+            if not isinstance(exc, Exception):
+                exc = EmbeddingUnavailable(f"the query embedder stopped: {exc!r}")
             future.set_exception(exc)
         else:
             future.set_result(None)

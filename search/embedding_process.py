@@ -43,7 +43,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from search.embedders import DenseEmbedder
-from search.errors import ErrorCode, SearchError
+from search.errors import EmbeddingUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +52,6 @@ CALL_TIMEOUT_S = 30.0
 """Longest wait for one batch (32 long transcripts take about 2 s here): a child that does not
 answer by then is killed, so that a hung model cannot hold every search."""
 _STOP_TIMEOUT_S = 5.0
-
-
-class EmbeddingUnavailable(SearchError):
-    """The embedding process could not be started or died during a call."""
-
-    default_code = ErrorCode.EMBEDDER_UNAVAILABLE
 
 
 def _serve(connection: Connection) -> None:

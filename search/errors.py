@@ -7,7 +7,9 @@ service returns for it.
     PlatformError
     ├── ConfigurationError       bad settings, paths or URLs, found before any work starts
     ├── SearchError              the query side: bad query, index unreachable
-    │   └── IndexBackendError    a Qdrant backend refused or failed an operation
+    │   ├── IndexBackendError    a Qdrant backend refused or failed an operation
+    │   └── EmbeddingUnavailable the query embedder cannot embed now (its process died, or it
+    │                            was closed); searches go on from the lexical lists
     └── IngestionError           the ingestion side (defined in ``ingestion.errors``)
         ├── ConnectorError       a source could not be listed or fetched
         └── RecordError          one source record could not be parsed or normalized
@@ -77,3 +79,10 @@ class IndexBackendError(SearchError):
     """A Qdrant backend refused or failed an operation."""
 
     default_code = ErrorCode.INDEX_UNAVAILABLE
+
+
+class EmbeddingUnavailable(SearchError):
+    """The query embedder cannot embed now: its process could not start or died, or it was
+    closed."""
+
+    default_code = ErrorCode.EMBEDDER_UNAVAILABLE

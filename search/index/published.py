@@ -13,6 +13,7 @@ when their reader closes them, or by the next reader when their process is gone.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -29,16 +30,21 @@ from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
 logger = logging.getLogger(__name__)
 
 CURRENT_FILE = "CURRENT"
+MANIFEST_FILE = "manifest.json"
 READERS_DIR = ".readers"
 KEEP_GENERATIONS = 2
 
 
-def publish_snapshot(collection_dir: Path, published_root: Path) -> Path:
+def publish_snapshot(
+    collection_dir: Path, published_root: Path, *, points: int | None = None
+) -> Path:
     """Copy a flushed edge collection to a new generation and make it current.
 
     Args:
         collection_dir: The writer's collection directory (``index/<collection_name>``).
         published_root: Where generations live (``<data_dir>/published``).
+        points: How many points the collection holds, kept in the generation's manifest so
+            that ``hotline status`` can tell without opening a copy of the index.
 
     Returns:
         The new generation's directory.
@@ -50,6 +56,8 @@ def publish_snapshot(collection_dir: Path, published_root: Path) -> Path:
     staging = published_root / f".{generation}.tmp"
     target = published_root / generation
     shutil.copytree(collection_dir, staging / collection_dir.name)
+    manifest = {"generation": generation, "points": points}
+    (staging / MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
     staging.rename(target)
     pointer = published_root / f".{CURRENT_FILE}.tmp"
     pointer.write_text(generation, encoding="utf-8")
@@ -65,6 +73,23 @@ def current_generation(published_root: Path) -> str | None:
     except FileNotFoundError:
         return None
     return name if name and (published_root / name).is_dir() else None
+
+
+def current_manifest(published_root: Path) -> dict[str, object] | None:
+    """What the current generation's writer recorded of it; None when no generation is
+    current or it was published without a manifest. Reads files only."""
+    generation = current_generation(published_root)
+    if generation is None:
+        return None
+    try:
+        text = (published_root / generation / MANIFEST_FILE).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    try:
+        manifest = json.loads(text)
+    except ValueError:
+        return None
+    return manifest if isinstance(manifest, dict) else None
 
 
 def _prune(published_root: Path, *, keep: str) -> None:

@@ -63,6 +63,14 @@ def synced(tmp_path_factory: pytest.TempPathFactory) -> Synced:
     return Synced(data_dir, dump, run)
 
 
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every file and folder under root, with its modification time and size."""
+    return {
+        str(path.relative_to(root)): (path.stat().st_mtime_ns, path.stat().st_size)
+        for path in [root, *root.rglob("*")]
+    }
+
+
 class TestSync:
     def test_run_sync_exits_0_and_prints_the_report(self, synced: Synced) -> None:
         assert synced.run.returncode == 0, synced.run.stderr
@@ -163,6 +171,87 @@ class TestErrors:
                 assert inspect(engine).get_table_names() == []
             finally:
                 engine.dispose()
+
+    def test_status_of_a_synced_folder_creates_rewrites_and_touches_nothing(
+        self, synced: Synced
+    ) -> None:
+        before = _tree(synced.data_dir)
+
+        run = hotline("--data-dir", str(synced.data_dir), "status")
+
+        assert run.returncode == 0, run.stderr
+        assert json.loads(run.stdout)["points"] >= 5
+        assert _tree(synced.data_dir) == before
+
+    @pytest.mark.parametrize(
+        ("content", "message"),
+        [
+            (b"", "holds no catalog (no table knowledge_records, sync_runs): run `hotline sync`"),
+            (b"not a database at all\n" * 50, "file is not a database"),
+        ],
+        ids=["zero bytes", "not a database"],
+    )
+    def test_status_of_a_broken_catalog_file_says_so_and_leaves_it_as_it_was(
+        self, tmp_path: Path, content: bytes, message: str
+    ) -> None:
+        catalog = tmp_path / "catalog.sqlite"
+        catalog.write_bytes(content)
+
+        run = hotline("--data-dir", str(tmp_path), "status")
+
+        assert run.returncode == 2
+        assert message in run.stderr
+        assert "Traceback" not in run.stderr
+        assert catalog.read_bytes() == content
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog.sqlite"]
+
+    def test_a_catalog_database_that_does_not_exist_is_named_without_its_password(
+        self, tmp_path: Path
+    ) -> None:
+        url = "postgresql+psycopg://postgres:s3cret@127.0.0.1:5432/no_such_catalog_db"
+        tmp_path.joinpath("data").mkdir()
+        for command in ("status", "sync"):
+            run = hotline(
+                "--data-dir", str(tmp_path / "data"), command, env={"HOTLINE_DATABASE_URL": url}
+            )
+
+            assert run.returncode == 2, command
+            assert "cannot open the catalog postgresql+psycopg://postgres:***@" in run.stderr
+            assert 'database "no_such_catalog_db" does not exist' in run.stderr
+            assert "s3cret" not in run.stderr
+            assert "Traceback" not in run.stderr
+
+    @pytest.mark.parametrize("command", [["status"], ["query", "giấy phép lái xe"], ["sync"]])
+    def test_a_data_dir_that_is_a_file_is_refused(self, tmp_path: Path, command: list[str]) -> None:
+        a_file = tmp_path / "notes.txt"
+        a_file.write_text("ghi chú", encoding="utf-8")
+
+        run = hotline("--data-dir", str(a_file), *command)
+
+        assert run.returncode == 2
+        assert f"the data directory {a_file} is a file, not a folder" in run.stderr
+        assert "Traceback" not in run.stderr
+        assert a_file.read_text(encoding="utf-8") == "ghi chú"
+
+    def test_status_of_a_generation_published_without_a_manifest_says_so(
+        self, synced: Synced, tmp_path: Path
+    ) -> None:
+        import shutil
+
+        from search.index.published import current_generation
+
+        copy = tmp_path / "copy"
+        shutil.copytree(synced.data_dir, copy)
+        generation = current_generation(copy / "published")
+        assert generation is not None
+        (copy / "published" / generation / "manifest.json").unlink()
+
+        run = hotline("--data-dir", str(copy), "status")
+
+        assert run.returncode == 0, run.stderr
+        status = json.loads(run.stdout)
+        assert (status["generation"], status["points"]) == (generation, None)
+        assert "published without its point count" in status["index"]
 
     def test_status_of_a_folder_it_cannot_read_says_so(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

@@ -6,11 +6,12 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import pytest
 
 from search.embedders import QueryBatcher
+from search.errors import EmbeddingUnavailable
 
 
 class SlowCountingEmbedder:
@@ -197,3 +198,101 @@ def test_a_query_behind_pending_ones_does_not_wait_for_the_batcher(
     assert [first.result(timeout=5), second.result(timeout=5)] == [[1.0, 1.0], [2.0, 1.0]]
     assert inner.calls == [(["x"], True), (["ab"], True)]
     batcher.close()
+
+
+class ExitingEmbedder(SlowCountingEmbedder):
+    """Raises SystemExit from the model once, as a C extension's exit path might."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release.set()
+        self.exits_left = 1
+
+    def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
+        if self.exits_left:
+            self.exits_left -= 1
+            raise SystemExit(3)
+        return super().embed(texts, is_query=is_query)
+
+
+def test_system_exit_in_the_model_fails_its_batch_and_the_batcher_goes_on() -> None:
+    batcher = QueryBatcher(ExitingEmbedder())
+    with pytest.raises(EmbeddingUnavailable, match="stopped: SystemExit"):
+        batcher.submit("abc").result(timeout=5)
+    assert batcher.submit("ok").result(timeout=5) == [2.0, 1.0]
+    batcher.close()
+
+
+def test_queries_queued_before_close_are_embedded_and_later_ones_are_refused() -> None:
+    inner = SlowCountingEmbedder()
+    batcher = QueryBatcher(inner)
+    first = batcher.submit("x")  # holds the model until released
+    while not inner.calls:
+        pass
+    queued = batcher.submit("ab")
+    closing = threading.Thread(target=batcher.close)
+    closing.start()
+    while not batcher._closed:
+        pass
+    with pytest.raises(EmbeddingUnavailable, match="closed"):
+        batcher.submit("late")
+    inner.release.set()
+    closing.join(timeout=10)
+
+    assert not closing.is_alive()
+    assert [first.result(timeout=5), queued.result(timeout=5)] == [[1.0, 1.0], [2.0, 1.0]]
+    assert inner.calls == [(["x"], True), (["ab"], True)]
+    with pytest.raises(EmbeddingUnavailable, match="closed"):
+        batcher.warm_up()
+
+
+def test_close_fails_what_a_stuck_model_leaves_queued(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("search.embedders._CLOSE_WAIT_S", 0.1)
+    inner = SlowCountingEmbedder()  # never released within the close's wait
+    batcher = QueryBatcher(inner)
+    first = batcher.submit("x")
+    while not inner.calls:
+        pass
+    queued = batcher.submit("ab")
+
+    batcher.close()
+
+    with pytest.raises(EmbeddingUnavailable, match="was closed"):
+        queued.result(timeout=1)
+    inner.release.set()  # the call under way still ends with its vector
+    assert first.result(timeout=5) == [1.0, 1.0]
+    assert inner.calls == [(["x"], True)]
+
+
+def test_concurrent_submits_during_close_each_get_a_vector_or_an_error() -> None:
+    inner = SlowCountingEmbedder()
+    inner.release.set()
+    batcher = QueryBatcher(inner, max_batch=4)
+    batcher.warm_up()
+    futures: list[Future[list[float]]] = []
+    refused = 0
+    lock = threading.Lock()
+
+    def client(n: int) -> None:
+        nonlocal refused
+        for i in range(50):
+            try:
+                future = batcher.submit("a" * (1 + (n + i) % 7))
+            except EmbeddingUnavailable:
+                with lock:
+                    refused += 1
+                return
+            with lock:
+                futures.append(future)
+
+    with ThreadPoolExecutor(8) as pool:
+        clients = [pool.submit(client, n) for n in range(8)]
+        time.sleep(0.005)
+        batcher.close()
+        for c in clients:
+            c.result(timeout=10)
+
+    # Every query resolves: a vector if it was queued before the close, else the error.
+    outcomes = {type(future.exception(timeout=5)).__name__ for future in futures}
+    assert outcomes <= {"NoneType", "EmbeddingUnavailable"}
+    assert len(futures) + refused >= 8
