@@ -27,7 +27,7 @@ from haystack import component
 from pydantic import BaseModel, Field
 
 from search.embedders import DenseEmbedder, QueryBatcher
-from search.embedding_process import EmbeddingUnavailable
+from search.errors import EmbeddingUnavailable
 from search.index.protocol import HybridIndex, IndexFilter
 from search.models import DENSE_SECTIONS, Chunk, ScoredChunk, Section
 from search.name_match import rerank_by_name
@@ -38,6 +38,10 @@ from search.text.subjects import speaks_for_organisation, speaks_of_abroad
 from search.text.variants import VariantMarkers
 
 logger = logging.getLogger(__name__)
+
+DENSE_WAIT_S = 5.0
+"""Longest a search waits for its query vector before it answers from the lexical lists: more
+than twice what a full batch of 32 long transcripts takes here (about 2 s)."""
 
 
 class DocumentHit(BaseModel):
@@ -213,11 +217,15 @@ class HybridRetriever:
             )
         if embedding is not None:
             try:
-                vector = embedding.result()
+                vector = embedding.result(timeout=DENSE_WAIT_S)
             except EmbeddingUnavailable as exc:
                 # The model's process died; the next query starts a new one. This query is
                 # answered from the lexical lists rather than not at all.
                 logger.warning("no dense list for this query: %s", exc)
+            except TimeoutError:
+                # A model that hangs is killed after its call timeout (30 s); an operator
+                # waiting for a suggestion gets the lexical answer long before that.
+                logger.warning("no dense list for this query: no vector in %g s", DENSE_WAIT_S)
             else:
                 lists["dense_overview"] = (
                     w.dense_overview,

@@ -7,12 +7,14 @@ switched to offline mode and Python sockets are refused for every test.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from search.embedders import QueryBatcher
 from search.embedding_process import EmbeddingUnavailable
 from search.errors import ConfigurationError, ErrorCode
 from search.index import HybridIndex, open_index
@@ -425,7 +427,47 @@ class _DeadEmbedder:
         raise EmbeddingUnavailable("the embedding process stopped during a call (exit code -9)")
 
 
+class _HungEmbedder:
+    """An embedder whose model stopped answering until released."""
+
+    dimension = 4
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+
+    def warm_up(self) -> None:
+        pass
+
+    def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
+        self.release.wait(timeout=10)
+        raise EmbeddingUnavailable("the embedding process was killed after its call timeout")
+
+
 class TestWithoutTheDenseList:
+    @pytest.mark.parametrize("batched", [False, True], ids=["direct", "through the batcher"])
+    def test_a_hung_embedder_leaves_the_lexical_answer_after_the_wait(
+        self,
+        index: HybridIndex,
+        analyzer: QueryAnalyzer,
+        caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch,
+        batched: bool,
+    ) -> None:
+        monkeypatch.setattr("search.retrieval.DENSE_WAIT_S", 0.2)
+        hung = _HungEmbedder()
+        embedder = QueryBatcher(hung) if batched else hung
+        lexical = HybridRetriever(index=index, analyzer=analyzer).retrieve(QUERY, top_k=5)
+        retriever = HybridRetriever(index=index, analyzer=analyzer, embedder=embedder)
+        try:
+            result = retriever.retrieve(QUERY, top_k=5)
+        finally:
+            hung.release.set()
+            if isinstance(embedder, QueryBatcher):
+                embedder.close()
+        assert ids(result.hits) == ids(lexical.hits) and result.hits
+        assert "dense_overview" not in result.lists
+        assert "no dense list for this query: no vector in 0.2 s" in caplog.text
+
     def test_a_dead_embedder_leaves_the_lexical_answer(
         self, index: HybridIndex, analyzer: QueryAnalyzer, caplog: pytest.LogCaptureFixture
     ) -> None:
