@@ -201,7 +201,10 @@ class HybridRetriever:
         if use_dense and self.embedder is not None:
             # The embedding model runs in C without the GIL: start it, do the lexical work
             # meanwhile, and wait for it only when the dense query needs it.
-            embedding = self._start_embedding(analyzed.semantic_text)
+            try:
+                embedding = self._start_embedding(analyzed.semantic_text)
+            except EmbeddingUnavailable as exc:  # the embedder is closed: the service stops
+                logger.warning("no dense list for this query: %s", exc)
         sparse = self.analyzer.sparse_vector(analyzed)
         overview = _with(query_filter, section=[Section.OVERVIEW.value, Section.ANSWER.value])
         sections = _with(query_filter, section=sorted(s.value for s in DENSE_SECTIONS))

@@ -444,6 +444,17 @@ class _HungEmbedder:
 
 
 class TestWithoutTheDenseList:
+    def test_a_closed_batcher_leaves_the_lexical_answer(
+        self, index: HybridIndex, analyzer: QueryAnalyzer, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        batcher = QueryBatcher(_HungEmbedder())
+        batcher.close()
+        lexical = HybridRetriever(index=index, analyzer=analyzer).retrieve(QUERY, top_k=5)
+        retriever = HybridRetriever(index=index, analyzer=analyzer, embedder=batcher)
+        result = retriever.retrieve(QUERY, top_k=5)
+        assert ids(result.hits) == ids(lexical.hits) and result.hits
+        assert "no dense list for this query: the query embedder is closed" in caplog.text
+
     @pytest.mark.parametrize("batched", [False, True], ids=["direct", "through the batcher"])
     def test_a_hung_embedder_leaves_the_lexical_answer_after_the_wait(
         self,
