@@ -79,12 +79,31 @@ class Citation(BaseModel):
     source_url: str = ""
 
 
+_ASPECT_LABELS: dict[Aspect, str] = {
+    Aspect.FEE: "phí, lệ phí",
+    Aspect.TIME: "thời hạn giải quyết",
+    Aspect.DOCUMENTS: "thành phần hồ sơ",
+    Aspect.WHERE: "nơi thực hiện",
+    Aspect.STEPS: "trình tự thực hiện",
+    Aspect.ONLINE: "hình thức nộp trực tuyến",
+    Aspect.CONDITIONS: "điều kiện",
+    Aspect.RESULT: "kết quả",
+}
+
+
 class ComposedAnswer(BaseModel):
     text: str
     short_text: str  # one or two sentences an operator can read aloud
     citations: list[Citation]
     aspects: list[Aspect]
     cited_text: str  # the text of every cited section, to verify an LLM answer against
+    missing: list[Aspect] = []
+    """What the question asks that the procedure's data does not hold. When it is every aspect
+    asked, the answer says nothing the citizen wanted, and the service hands over instead."""
+
+    @property
+    def has_facts(self) -> bool:
+        return len(self.missing) < len(self.aspects)
 
 
 def _cite(procedure: Procedure, section: Section) -> Citation:
@@ -115,9 +134,12 @@ def compose_answer(
     citations: list[Citation] = []
     cited: list[str] = [procedure.name, procedure.code]
 
-    def cite(section: Section, text: str) -> None:
+    answered: set[Aspect] = set()
+
+    def cite(section: Section, text: str, *covers: Aspect) -> None:
         citations.append(_cite(procedure, section))
         cited.append(text)
+        answered.update(covers)
 
     if Aspect.FEE in aspects or Aspect.TIME in aspects:
         method_lines = _methods_lines(
@@ -126,7 +148,16 @@ def compose_answer(
         if method_lines:
             lines.append("Cách thức thực hiện:")
             lines.extend(method_lines)
-            cite(Section.METHODS, "\n".join(method_lines))
+            methods = procedure.submission_methods
+            covered = [
+                aspect
+                for aspect, known in (
+                    (Aspect.FEE, any(m.fees for m in methods)),
+                    (Aspect.TIME, any(render_time(m.processing_time) for m in methods)),
+                )
+                if known and aspect in aspects
+            ]
+            cite(Section.METHODS, "\n".join(method_lines), *covered)
             short.append(method_lines[0].lstrip("- "))
     if Aspect.ONLINE in aspects:
         online = any(m.channel is SubmissionChannel.ONLINE for m in procedure.submission_methods)
@@ -137,14 +168,14 @@ def compose_answer(
         )
         lines.append(sentence)
         short.append(sentence)
-        cite(Section.METHODS, sentence)
+        cite(Section.METHODS, sentence, Aspect.ONLINE)
     if Aspect.DOCUMENTS in aspects and procedure.dossier:
         docs = [render_component(c) for c in procedure.dossier[:max_documents]]
         lines.append("Hồ sơ gồm:")
         lines.extend(f"- {d}" for d in docs)
         if len(procedure.dossier) > max_documents:
             lines.append(f"- … và {len(procedure.dossier) - max_documents} giấy tờ khác")
-        cite(Section.DOSSIER, "\n".join(docs))
+        cite(Section.DOSSIER, "\n".join(docs), Aspect.DOCUMENTS)
         short.append(f"Hồ sơ gồm {len(procedure.dossier)} loại giấy tờ, chính là: {docs[0]}")
     if Aspect.WHERE in aspects:
         where = procedure.receiving_address or procedure.implementing_agency
@@ -152,21 +183,23 @@ def compose_answer(
         if where:
             lines.append(f"Nơi thực hiện: {where}.")
             short.append(f"Nơi thực hiện: {where}.")
-            cite(Section.AGENCIES, where)
+            cite(Section.AGENCIES, where, Aspect.WHERE)
     if Aspect.CONDITIONS in aspects and procedure.conditions:
         text = procedure.conditions[:700]
         lines.append(f"Điều kiện: {text}")
-        cite(Section.CONDITIONS, text)
+        cite(Section.CONDITIONS, text, Aspect.CONDITIONS)
     if Aspect.STEPS in aspects and procedure.steps:
         steps = [s.text for s in procedure.steps[:6]]
         lines.append("Trình tự thực hiện:")
         lines.extend(f"- {s[:400]}" for s in steps)
-        cite(Section.STEPS, "\n".join(steps))
+        cite(Section.STEPS, "\n".join(steps), Aspect.STEPS)
     if Aspect.RESULT in aspects and procedure.results:
         lines.append(f"Kết quả: {'; '.join(procedure.results)}.")
-        cite(Section.RESULT, "; ".join(procedure.results))
-    if len(lines) == 1:
-        lines.append("Dữ liệu của thủ tục chưa có thông tin cho nội dung này.")
+        cite(Section.RESULT, "; ".join(procedure.results), Aspect.RESULT)
+    missing = [a for a in aspects if a not in answered]
+    if missing:
+        labels = ", ".join(_ASPECT_LABELS[a] for a in missing)
+        lines.append(f"Dữ liệu của thủ tục chưa có thông tin về: {labels}.")
     if procedure.source_url:
         lines.append(f"Chi tiết: {procedure.source_url}")
     if not short:
@@ -177,4 +210,5 @@ def compose_answer(
         citations=citations or [_cite(procedure, Section.OVERVIEW)],
         aspects=aspects,
         cited_text="\n".join(cited),
+        missing=missing,
     )

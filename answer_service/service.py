@@ -169,6 +169,7 @@ def _lexical_doc_ids(result: RetrievalResult) -> set[str]:
 
 # Asking the citizen to choose: at most this many procedures, from this many of the best.
 MAX_OPTIONS = 3
+HANDOVER_TEXT = "Câu hỏi của Quý khách đã được chuyển đến tổng đài viên để trả lời."
 CLARIFY_TEXT = (
     "Câu hỏi của Quý khách có thể thuộc một trong các thủ tục sau:\n{options}\n"
     "Quý khách vui lòng nhắn lại mã của thủ tục đúng với trường hợp của mình (ví dụ: {example}) "
@@ -386,7 +387,7 @@ class AnswerService:
                 answered=False,
                 handover=True,
                 handover_reason=reason,
-                text="Câu hỏi của Quý khách đã được chuyển đến tổng đài viên để trả lời.",
+                text=HANDOVER_TEXT,
                 citations=[],
                 confidence=confidence,
                 generated_by="composer",
@@ -421,6 +422,20 @@ class AnswerService:
                 took_ms=took(),
             )
         composed = compose_answer(procedure, question)
+        if not composed.has_facts:
+            asked = ", ".join(aspect.value for aspect in composed.aspects)
+            return AnswerOut(
+                route=Route.PROCEDURE.value,
+                answered=False,
+                handover=True,
+                handover_reason=f"the procedure {procedure.code} has no data on what is asked "
+                f"({asked})",
+                text=HANDOVER_TEXT,
+                citations=[],
+                confidence=confidence,
+                generated_by="composer",
+                took_ms=took(),
+            )
         text, generated_by = composed.text, "composer"
         if self.rephraser is not None:
             rephrased, _problems = self.rephraser.rephrase(

@@ -454,6 +454,19 @@ def test_answer_hands_over_an_unknown_code_instead_of_answering_another(client: 
     assert body["handover_reason"] == "no procedure with code 1.999999"
 
 
+def test_answer_hands_over_when_the_procedure_has_nothing_on_what_is_asked(
+    client: TestClient,
+) -> None:
+    body = answer(client, "Thông báo thành lập thư viện cộng đồng cần điều kiện gì?")
+
+    assert body["answered"] is False and body["handover"] is True
+    assert body["handover_reason"] == (
+        f"the procedure {LIBRARY} has no data on what is asked (conditions)"
+    )
+    assert body["citations"] == []
+    assert "tổng đài viên" in body["text"]
+
+
 def test_answer_by_code(client: TestClient) -> None:
     body = answer(client, f"Thủ tục {LIBRARY} có mất phí không?")
 

@@ -185,8 +185,28 @@ class TestComposeAnswer:
         bare = Procedure(code=CODE, name="Thủ tục chưa có dữ liệu")
         composed = compose_answer(bare, "lệ phí bao nhiêu")
 
-        assert "chưa có thông tin" in composed.text
+        assert "Dữ liệu của thủ tục chưa có thông tin về: phí, lệ phí." in composed.text
         assert [c.section for c in composed.citations] == [Section.OVERVIEW]
+        assert composed.missing == [Aspect.FEE] and not composed.has_facts
+
+    def test_what_is_asked_and_missing_is_named_beside_what_is_known(self) -> None:
+        procedure = swiftlet_procedure()
+        procedure.conditions = ""
+        composed = compose_answer(procedure, "hồ sơ gồm gì, điều kiện thế nào")
+
+        assert "Hồ sơ gồm:" in composed.text
+        assert "chưa có thông tin về: điều kiện." in composed.text
+        assert composed.missing == [Aspect.CONDITIONS] and composed.has_facts
+
+    def test_methods_without_fees_or_times_do_not_answer_fee_or_time_questions(self) -> None:
+        procedure = swiftlet_procedure()
+        for method in procedure.submission_methods:
+            method.fees, method.processing_time = [], None
+        composed = compose_answer(procedure, "lệ phí bao nhiêu, mất mấy ngày")
+
+        assert set(composed.missing) == {Aspect.FEE, Aspect.TIME}
+        assert not composed.has_facts
+        assert "chưa có thông tin về: phí, lệ phí, thời hạn giải quyết." in composed.text
 
     def test_every_fact_of_the_answer_is_in_the_cited_text(self) -> None:
         composed = compose_answer(swiftlet_procedure(), "phí, thời hạn, hồ sơ, nộp ở đâu")
