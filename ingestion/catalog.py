@@ -27,6 +27,7 @@ from sqlalchemy import (
     delete,
     inspect,
     select,
+    update,
 )
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -255,6 +256,19 @@ class Catalog:
                 if row.source_id in source_versions:
                     row.last_seen = seen_at
                     row.version = source_versions[row.source_id] or row.version
+
+    def mark_unsettled(self, doc_ids: Iterable[str]) -> None:
+        """Clear the version and hash of these records, before their points are rewritten or
+        removed: a run that dies before it saves them again leaves them looking changed, and
+        the next run writes them anew. Records not stored are left alone."""
+        ids = list(doc_ids)
+        with self._session() as session:
+            for start in range(0, len(ids), 500):
+                session.execute(
+                    update(KnowledgeRecordRow)
+                    .where(KnowledgeRecordRow.doc_id.in_(ids[start : start + 500]))
+                    .values(version="", content_hash="")
+                )
 
     def delete_records(self, doc_ids: Iterable[str]) -> None:
         ids = list(doc_ids)

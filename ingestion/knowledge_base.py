@@ -134,6 +134,7 @@ class KnowledgeBase:
                 embedder=self.embedder, synonyms=SynonymDictionary.load(settings.synonyms_path)
             ),
             agency_code=settings.agency_code,
+            max_removed_share=settings.sync_max_removed_share,
         )
 
     def sync(

@@ -82,6 +82,14 @@ class Settings(BaseSettings):
     agency_code: str | None = Field(
         None, description="Province or agency code whose procedures are kept besides national."
     )
+    sync_max_removed_share: float = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description="Largest share of a source's stored records one sync may remove because "
+        "the source no longer lists them (5 may always go); 1 allows any. A partial dump or a "
+        "broken answer from a portal fails the run instead of emptying the knowledge base.",
+    )
     portal_base_url: str = Field(
         "https://dichvucong.gov.vn", description="National public-service portal API."
     )

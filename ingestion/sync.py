@@ -4,12 +4,18 @@ For each source the runner lists everything, skips what has not changed (by the 
 version, then by content hash), normalizes, chunks and indexes what has, removes what the source
 no longer lists, and stores a report. A record that fails is reported and the run goes on.
 Nothing is removed on the word of a listing that lists nothing (the run fails instead) or that
-holds entries it could not tell apart (a dump line that does not parse may be any record).
+holds entries it could not tell apart (a dump line that does not parse may be any record). A
+listing that misses more of the stored records than a run may remove (``max_removed_share``) is
+far likelier a partial file or a broken answer than a source that withdrew them: the run fails
+before it changes anything, and runs again only when allowed to remove them.
 
 Crash safety: points are written under ids derived from chunk ids, so writing a record twice
-replaces rather than duplicates; a record's catalog row is committed only after its points are
-in the index and its stale points are gone; documents left in the index without a catalog row
-(a crash between the two steps, then a removal) are deleted at the end of every run.
+replaces rather than duplicates. Before a stored record's points are rewritten or removed, its
+catalog row is marked unsettled (no version, no hash): if the run dies before the row is saved
+again, the next run sees the record as changed and writes it again from its source, whatever
+the source then says. A record's catalog row is committed only after its points are in the
+index and its stale points are gone; documents left in the index without a catalog row (a crash
+between the two steps, then a removal) are deleted at the end of every run.
 """
 
 from __future__ import annotations
@@ -34,6 +40,8 @@ ProgressCallback = Callable[[int, int], None]
 # When two sources give the same document, the higher priority keeps it. The portal's API is the
 # most complete, then the crawl dump; the Excel exports are only stubs.
 DEFAULT_SOURCE_PRIORITY = {"dvcqg-api": 30, "dvcqg-dump": 20, "portal-excel": 10}
+ALWAYS_REMOVABLE = 5
+"""A run may always remove this many of a source's records, whatever their share."""
 
 
 class SyncRunner:
@@ -47,6 +55,9 @@ class SyncRunner:
             None keeps every procedure.
         source_priority: Which source wins when two give the same document.
         batch_size: Records normalized, embedded and written together.
+        max_removed_share: The largest share of a source's stored records that one run may
+            remove because its listing no longer has them (beyond ``ALWAYS_REMOVABLE``); 1.0
+            allows any.
     """
 
     def __init__(
@@ -58,9 +69,13 @@ class SyncRunner:
         agency_code: str | None = None,
         source_priority: dict[str, int] | None = None,
         batch_size: int = 64,
+        max_removed_share: float = 1.0,
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not 0.0 <= max_removed_share <= 1.0:
+            raise ValueError(f"max_removed_share must be within 0 and 1, got {max_removed_share}")
+        self.max_removed_share = max_removed_share
         self.catalog = catalog
         self.index = index
         self.point_builder = point_builder
@@ -80,7 +95,12 @@ class SyncRunner:
             report.status = "failed"
             report.error = exc.detail
             logger.warning("sync of %s failed: %s", connector.name, exc.detail)
-        except BaseException as exc:  # an interrupt (Ctrl-C) fails the run too
+        except (KeyboardInterrupt, SystemExit) as exc:  # Ctrl-C, or SIGTERM in the CLI
+            report.status = "interrupted"
+            report.error = f"stopped by {type(exc).__name__} before the run finished"
+            logger.warning("sync of %s %s", connector.name, report.error)
+            raise
+        except BaseException as exc:
             report.status = "failed"
             report.error = f"{type(exc).__name__}: {exc}"
             logger.exception("sync of %s crashed", connector.name)
@@ -116,6 +136,17 @@ class SyncRunner:
             raise ConnectorError(
                 f"{connector.name} listed no records; the {len(known)} stored from it are kept"
             )
+        listed = {ref.source_id for ref in refs}
+        gone = [k for source_id, k in known.items() if source_id not in listed]
+        unknown = sum(1 for ref in refs if not ref.identified)
+        allowed = max(ALWAYS_REMOVABLE, int(self.max_removed_share * len(known)))
+        if len(gone) > allowed and not unknown:
+            raise ConnectorError(
+                f"{connector.name} no longer lists {len(gone)} of the {len(known)} records "
+                f"stored from it, more than the {self.max_removed_share:.0%} a run may remove; "
+                "nothing was changed. If the source did withdraw them, run the sync again "
+                "allowing it (hotline sync --allow-removals, or HOTLINE_SYNC_MAX_REMOVED_SHARE=1)"
+            )
         unchanged_versions: dict[str, str] = {}
         pending: list[tuple[ItemRef, SourceRecord, KnowledgeItem]] = []
         for done, ref in enumerate(refs, 1):
@@ -137,9 +168,6 @@ class SyncRunner:
         if progress is not None:
             progress(len(refs), len(refs))
         self.catalog.touch(connector.name, unchanged_versions, utc_now())
-        listed = {ref.source_id for ref in refs}
-        gone = [k for source_id, k in known.items() if source_id not in listed]
-        unknown = sum(1 for ref in refs if not ref.identified)
         if gone and unknown:
             report.kept_unlisted = len(gone)
             logger.warning(
@@ -201,6 +229,7 @@ class SyncRunner:
                 continue
             work.append((ref, record, item))
         chunks_by_doc = {item.doc_id: chunk_item(item) for _, _, item in work}
+        self.catalog.mark_unsettled(list(chunks_by_doc))
         all_chunks = [chunk for chunks in chunks_by_doc.values() for chunk in chunks]
         points = self.point_builder.build(all_chunks)
         self.index.upsert(points)
@@ -239,6 +268,7 @@ class SyncRunner:
         self.catalog.save_records(stored_records)
 
     def _remove(self, doc_ids: list[str], report: SyncReport) -> None:
+        self.catalog.mark_unsettled(doc_ids)
         for doc_id in doc_ids:
             self.index.delete_document(doc_id)
         self.catalog.delete_records(doc_ids)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, inspect
 
-from tests.utils.procedure_dump import PROCEDURES, standard_records, write_dump
+from tests.utils.procedure_dump import PROCEDURES, procedure_record, standard_records, write_dump
 from tests.utils.tickets import fresh_postgres_database
 
 pytestmark = pytest.mark.integration
@@ -252,6 +252,30 @@ class TestErrors:
         status = json.loads(run.stdout)
         assert (status["generation"], status["points"]) == (generation, None)
         assert "published without its point count" in status["index"]
+
+    def test_a_dump_that_is_a_folder_is_refused(self, tmp_path: Path) -> None:
+        run = hotline("--data-dir", str(tmp_path / "data"), "sync", "--dump", str(tmp_path))
+
+        assert run.returncode == 2
+        assert f"--dump {tmp_path} is a folder; name the JSONL(.gz) dump file" in run.stderr
+        assert not (tmp_path / "data").exists()
+
+    def test_a_sync_removing_most_records_needs_allow_removals(self, tmp_path: Path) -> None:
+        records = standard_records() + [
+            procedure_record(f"1.9002{n:02d}", f"Thủ tục thử nghiệm số {n}") for n in range(5)
+        ]
+        data = str(tmp_path / "data")
+        full = write_dump(tmp_path / "full.jsonl", records)
+        assert hotline("--data-dir", data, "sync", "--dump", str(full)).returncode == 0
+        partial = str(write_dump(tmp_path / "partial.jsonl", records[:2]))
+
+        refused = hotline("--data-dir", data, "sync", "--dump", partial)
+        allowed = hotline("--data-dir", data, "sync", "--dump", partial, "--allow-removals")
+
+        assert refused.returncode == 1
+        assert "no longer lists 8 of the 10 records" in json.loads(refused.stdout)["error"]
+        assert allowed.returncode == 0, allowed.stderr
+        assert json.loads(allowed.stdout)["removed"] == 8
 
     def test_status_of_a_folder_it_cannot_read_says_so(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

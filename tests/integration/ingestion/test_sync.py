@@ -193,6 +193,10 @@ class FaultyIndex:
         )
 
 
+def _raise_injected_crash(*args: Any, **kwargs: Any) -> None:
+    raise InjectedCrash("injected failure in the catalog")
+
+
 class CountingIndex(FaultyIndex):
     """The real index, counting calls and never failing."""
 
@@ -506,18 +510,81 @@ class TestSyncRunner:
         assert report.orphans_removed == 1
         assert_holds_exactly(kb, expected_points(dump_v1))
 
-    def test_run_interrupted_run_is_marked_failed(self, kb: KnowledgeBase, dump_v1: Path) -> None:
+    def test_run_interrupted_run_is_marked_interrupted(
+        self, kb: KnowledgeBase, dump_v1: Path
+    ) -> None:
         faulty = FaultyIndex(kb.index, method="upsert", call=1, error=KeyboardInterrupt())
 
         with pytest.raises(KeyboardInterrupt):
             runner_over(kb, faulty, batch_size=2).sync(ProcedureDumpConnector(dump_v1))
 
         interrupted = kb.catalog.recent_runs(1)[0]
-        assert interrupted.status == "failed"
-        assert "KeyboardInterrupt" in interrupted.error
+        assert interrupted.status == "interrupted"
+        assert interrupted.error == "stopped by KeyboardInterrupt before the run finished"
         report = sync_dump(kb, dump_v1)
         assert report.added == 5
         assert_holds_exactly(kb, expected_points(dump_v1))
+
+    @pytest.mark.parametrize("crash_in", ["save_records", "delete_records"])
+    def test_run_crash_before_the_catalog_catches_up_is_repaired_by_the_next_run(
+        self,
+        kb: KnowledgeBase,
+        dump_v1: Path,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch,
+        crash_in: str,
+    ) -> None:
+        sync_dump(kb, dump_v1)
+        # The edit reaches the index (a record rewritten, another's points deleted), then the
+        # process dies before the catalog records it.
+        monkeypatch.setattr(kb.catalog, crash_in, _raise_injected_crash)
+        with pytest.raises(InjectedCrash):
+            sync_dump(kb, version_two(tmp_path))
+        monkeypatch.undo()
+        assert kb.catalog.recent_runs(1)[0].status == "failed"
+
+        # The edit is withdrawn: the dump is v1 again, as the catalog still describes it.
+        report = sync_dump(kb, dump_v1)
+
+        assert report.status == "completed"
+        assert report.updated >= 1
+        assert_holds_exactly(kb, expected_points(dump_v1))
+        edited = query_sparse(kb.index, "giấy phép sử dụng bãi hạ cánh tạm thời")
+        assert all("bãi hạ cánh tạm thời" not in hit.chunk.text for hit in edited)
+        unchanged = sync_dump(kb, dump_v1)
+        assert (unchanged.updated, unchanged.unchanged) == (0, 5)
+
+    def test_run_that_would_remove_most_records_fails_and_changes_nothing(
+        self, open_kb: Callable[..., KnowledgeBase], tmp_path: Path
+    ) -> None:
+        kb = open_kb(sync_max_removed_share=0.2)
+        many = standard_records() + [
+            procedure_record(f"1.9001{n:02d}", f"Thủ tục thử nghiệm số {n}", topic=f"mục {n}")
+            for n in range(10)
+        ]
+        full = write_dump(tmp_path / "full.jsonl", many)
+        sync_dump(kb, full)
+        expected = expected_points(full)
+        # A partial copy: three records, one of them edited.
+        partial = write_dump(
+            tmp_path / "partial.jsonl", version_two(tmp_path).read_text().splitlines()[:3]
+        )
+
+        report = sync_dump(kb, partial)
+
+        assert report.status == "failed"
+        assert report.error.startswith(
+            "dvcqg-dump no longer lists 12 of the 15 records stored from it, more than the 20% "
+            "a run may remove; nothing was changed."
+        )
+        assert (report.removed, report.updated, report.added) == (0, 0, 0)
+        assert_holds_exactly(kb, expected)
+
+        # Up to the share, or five records, a run removes what its listing misses.
+        kb.runner.max_removed_share = 1.0
+        allowed = sync_dump(kb, partial)
+        assert (allowed.status, allowed.removed) == ("completed", 12)
+        assert_holds_exactly(kb, expected_points(partial))
 
     def test_run_listing_failure_removes_nothing(self, kb: KnowledgeBase, tmp_path: Path) -> None:
         dump = write_dump(tmp_path / "dump.jsonl.gz", standard_records(), compress=True)
