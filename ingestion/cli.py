@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -321,6 +322,21 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
+def _whole_number(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, or a one-line usage error."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not within {low} and {high}")
+        return value
+
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hotline", description=__doc__)
     parser.add_argument("--data-dir", help="where the embedded index and catalog live (./var)")
@@ -348,7 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     query = sub.add_parser("query", help="show what the index returns for a question")
     query.add_argument("text")
-    query.add_argument("--limit", type=int, default=5)
+    query.add_argument("--limit", type=_whole_number(1, 50), default=5)
     query.set_defaults(func=cmd_query)
 
     sub.add_parser("reindex", help="rebuild the index from the catalog").set_defaults(
@@ -359,15 +375,20 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
     )
-    serve.add_argument("--port", type=int, default=8022, help="port (default: %(default)s)")
     serve.add_argument(
-        "--workers", type=int, default=1, help="worker processes (one per core suits two cores)"
+        "--port", type=_whole_number(1, 65535), default=8022, help="port (default: %(default)s)"
+    )
+    serve.add_argument(
+        "--workers",
+        type=_whole_number(1, 64),
+        default=1,
+        help="worker processes (one per core suits two cores)",
     )
     serve.set_defaults(func=cmd_serve)
 
     console = sub.add_parser("console", help="run the Streamlit consoles (operators, editors, …)")
     console.add_argument("--host", default="127.0.0.1")
-    console.add_argument("--port", type=int, default=8501)
+    console.add_argument("--port", type=_whole_number(1, 65535), default=8501)
     console.add_argument("--api-url", help="the answer service (default HOTLINE_UI_API_URL)")
     console.set_defaults(func=cmd_console)
 
