@@ -50,7 +50,12 @@ class WriterLock:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
-        handle = self.path.open("w")
+        try:
+            handle = self.path.open("w")
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot write to {self.path.parent}, so no sync or reindex can run there: {exc}"
+            ) from exc
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

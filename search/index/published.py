@@ -4,8 +4,9 @@ qdrant-edge lets one process open a shard directory. The writer (a sync, a reind
 ``<data_dir>/index``; after each sync that changed something it copies the flushed collection to
 ``<data_dir>/published/<generation>/`` and then names that generation in
 ``published/CURRENT``, written atomically. Each serving process copies the named generation
-into a private folder (``published/.readers/<pid>-…``: the engine locks its write-ahead log, so
-two processes cannot open one folder either) and, at most every few seconds, looks whether
+into a private folder (``published/.readers/<pid>-…``, or a folder of the temporary directory
+where that cannot be written: the engine locks its write-ahead log, so two processes cannot open
+one folder either) and, at most every few seconds, looks whether
 ``CURRENT`` names a newer one; if so it copies and opens that and switches, so a nightly sync
 reaches the operators without a restart. Two generations are kept; private copies are removed
 when their reader closes them, or by the next reader when their process is gone.
@@ -13,10 +14,12 @@ when their reader closes them, or by the next reader when their process is gone.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
@@ -99,6 +102,14 @@ def _prune(published_root: Path, *, keep: str) -> None:
     for name in generations[:-KEEP_GENERATIONS]:
         if name != keep:
             shutil.rmtree(published_root / name, ignore_errors=True)
+
+
+def fallback_readers_dir(published_root: Path) -> Path:
+    """Where readers copy a generation when ``published/.readers`` cannot be written: a folder
+    of the temporary directory named after the published folder, so that each knowledge base
+    has its own."""
+    digest = hashlib.sha256(str(published_root.resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"hotline-readers-{digest}"
 
 
 def _remove_dead_readers(readers: Path) -> None:
@@ -187,11 +198,29 @@ class PublishedIndex:
             return self._index
 
     def _private_copy(self, generation: str) -> Path:
+        name = f"{os.getpid()}-{generation}-{time.monotonic_ns()}"
+        source = self.published_root / generation
         readers = self.published_root / READERS_DIR
-        readers.mkdir(parents=True, exist_ok=True)
-        private = readers / f"{os.getpid()}-{generation}-{time.monotonic_ns()}"
-        shutil.copytree(self.published_root / generation, private)
-        return private
+        try:
+            readers.mkdir(parents=True, exist_ok=True)
+            shutil.copytree(source, readers / name)
+            return readers / name
+        except OSError as exc:
+            # A read-only mount, or a folder this process may not write: copy the generation
+            # under the temporary folder instead, so that a reader still reads.
+            shutil.rmtree(readers / name, ignore_errors=True)
+            fallback = fallback_readers_dir(self.published_root)
+            logger.warning("cannot copy the index under %s (%s); using %s", readers, exc, fallback)
+        try:
+            fallback.mkdir(parents=True, exist_ok=True)
+            _remove_dead_readers(fallback)
+            shutil.copytree(source, fallback / name)
+        except OSError as exc:
+            shutil.rmtree(fallback / name, ignore_errors=True)
+            raise IndexBackendError(
+                f"cannot copy the published index for reading, under {readers} or {fallback}: {exc}"
+            ) from exc
+        return fallback / name
 
     def _close_retired(self) -> None:
         for index, private in self._retired:

@@ -146,3 +146,62 @@ def test_copies_of_dead_readers_are_removed(tmp_path: Path) -> None:
     engine = SearchEngine.open(settings, with_embedder=False)
     engine.close()
     assert not stale.exists()
+
+
+def _refuse_writes_under(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
+    """Copies into ``folder`` fail as on a read-only mount; every other copy is real."""
+    import errno
+    import shutil
+
+    real_copytree = shutil.copytree
+
+    def copytree(src: Path, dst: Path, *args: object, **kwargs: object) -> object:
+        if Path(dst).is_relative_to(folder):
+            raise OSError(errno.EROFS, "Read-only file system", str(dst))
+        return real_copytree(src, dst, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(shutil, "copytree", copytree)
+
+
+def test_a_reader_that_cannot_write_beside_the_index_copies_it_under_the_temp_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from search.index.published import fallback_readers_dir
+
+    settings = _synced_once(tmp_path)
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
+    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
+    (tmp_path / "tmp").mkdir()
+    _refuse_writes_under(monkeypatch, settings.published_path)
+
+    engine = SearchEngine.open(settings, with_embedder=False)
+    try:
+        assert engine.search("khai sinh", top_k=1).hits[0].code == "1.000001"
+        fallback = fallback_readers_dir(settings.published_path)
+        assert fallback.is_relative_to(tmp_path / "tmp")
+        assert len(list(fallback.iterdir())) == 1
+        assert "Read-only file system" in caplog.text
+    finally:
+        engine.close()
+    assert list(fallback.iterdir()) == []
+
+
+def test_a_reader_that_can_write_nowhere_says_where_it_tried(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _synced_once(tmp_path)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "tmp"))
+    _refuse_writes_under(monkeypatch, tmp_path)
+
+    with pytest.raises(IndexBackendError, match="cannot copy the published index for reading"):
+        SearchEngine.open(settings, with_embedder=False)
+
+
+def test_a_writer_on_a_folder_it_cannot_write_says_so(tmp_path: Path) -> None:
+    from search.errors import ConfigurationError
+
+    settings = Settings(data_dir=tmp_path, embedder="none")
+    (tmp_path / "writer.lock").mkdir()  # opening it for writing fails as on a read-only mount
+
+    with pytest.raises(ConfigurationError, match=f"cannot write to {tmp_path}, so no sync"):
+        KnowledgeBase(settings, with_embedder=False)
