@@ -222,7 +222,8 @@ def rerank_by_name(
 def _siblings_by_fit(hits: list[DocumentHit], variants: VariantMarkers) -> list[DocumentHit]:
     """Within each family of siblings whose penalties differ, order by name fit.
 
-    The family's members keep the set of places they hold; who holds which changes.
+    The family's members keep the set of places they hold, with the scores of those places;
+    who holds which changes, so that the scores still fall from the first hit to the last.
     """
     families: dict[tuple[str, ...], list[int]] = {}
     for place, hit in enumerate(hits):
@@ -241,5 +242,5 @@ def _siblings_by_fit(hits: list[DocumentHit], variants: VariantMarkers) -> list[
             continue
         best_first = sorted(places, key=lambda p: (-hits[p].list_scores[NAME_MATCH_LIST], p))
         for place, member in zip(places, best_first, strict=True):
-            ordered[place] = hits[member]
+            ordered[place] = hits[member].model_copy(update={"score": hits[place].score})
     return ordered
