@@ -66,6 +66,11 @@ class QueryInfo(BaseModel):
     unaccented: bool
     expansions: list[str]
     codes: list[str]
+    unknown_codes: list[str] = Field(
+        default_factory=list,
+        description="Codes the query names that no procedure in the index has (within the "
+        "filters); for a provincial code, its national procedure is listed first when indexed.",
+    )
 
 
 class SearchOut(BaseModel):

@@ -284,6 +284,7 @@ class AnswerService:
                 unaccented=q.unaccented,
                 expansions=q.expansions,
                 codes=q.codes,
+                unknown_codes=result.unknown_codes,
             ),
             hits=[_hit_out(h) for h in result.hits],
             filters=query_filter.conditions() if query_filter else {},

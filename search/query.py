@@ -14,8 +14,9 @@ from search.text.vietnamese import clean_text, has_diacritics, syllables
 
 MAX_QUERY_CHARS = 2_000
 # National codes are "1.001193" (the catalogue's first digit runs from 1 to 6 today);
-# provincial ones add the province, as in "1.000948.H38".
-PROCEDURE_CODE = re.compile(r"(?<![\d.])([1-9]\.\d{6})(?:\.([A-Za-z]{1,3}\d{0,3}))?(?![\d])")
+# provincial ones add the province, as in "1.000948.H38". A comma for the first dot is a slip
+# of the keyboard ("1,001193"); six digits after it are no amount of money.
+PROCEDURE_CODE = re.compile(r"(?<![\d.,])([1-9])[.,](\d{6})(?:\.([A-Za-z]{1,3}\d{0,3}))?(?![\d])")
 _EXPANSION_WEIGHT = 0.6
 
 
@@ -70,7 +71,7 @@ class QueryAnalyzer:
             query = tail
         text = clean_text(query)
         codes = [
-            f"{m.group(1)}.{m.group(2).upper()}" if m.group(2) else m.group(1)
+            f"{m.group(1)}.{m.group(2)}" + (f".{m.group(3).upper()}" if m.group(3) else "")
             for m in PROCEDURE_CODE.finditer(text)
         ]
         if not syllables(text) and not codes:

@@ -132,6 +132,8 @@ class RetrievalResult:
     query: AnalyzedQuery
     hits: list[DocumentHit]
     lists: dict[str, list[str]] = field(default_factory=dict)  # doc ids per list, for evaluation
+    unknown_codes: list[str] = field(default_factory=list)
+    """Codes the query names that no indexed procedure has (within the filters)."""
 
 
 # Shared by every retriever of the process: query embeddings are short, one per request.
@@ -272,13 +274,14 @@ class HybridRetriever:
         )
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)
-        hits = self._exact_codes(analyzed, query_filter) + [
-            h for h in hits if not (analyzed.codes and h.code in analyzed.codes)
-        ]
+        named, unknown = self._exact_codes(analyzed, query_filter)
+        first = {h.doc_id for h in named}
+        hits = named + [h for h in hits if h.doc_id not in first]
         return RetrievalResult(
             query=analyzed,
             hits=hits[:top_k],
             lists={name: _doc_ranking(scored) for name, (_, scored) in lists.items()},
+            unknown_codes=unknown,
         )
 
     def _start_embedding(self, text: str) -> Future[list[float]]:
@@ -334,21 +337,39 @@ class HybridRetriever:
 
     def _exact_codes(
         self, analyzed: AnalyzedQuery, query_filter: IndexFilter | None
-    ) -> list[DocumentHit]:
-        found = []
+    ) -> tuple[list[DocumentHit], list[str]]:
+        """The procedures the query names by code, first; and the codes no procedure has.
+
+        A provincial code the index lacks ("1.001193.H38") is that province's form of a
+        national procedure: the national one ("1.001193") comes first in its place, though
+        not as an exact match, and the provincial code counts as unknown.
+        """
+        found: list[DocumentHit] = []
+        unknown: list[str] = []
         for code in analyzed.codes:
-            chunks = self.index.document_chunks(f"procedure:{code}")
-            if query_filter is not None and chunks:
-                allowed = self.index.count(_with(query_filter, code=[code]))
-                chunks = chunks if allowed else []
-            if not chunks:
-                continue
-            overview = next((c for c in chunks if c.section is Section.OVERVIEW), chunks[0])
-            hit = DocumentHit.from_chunk(overview, 1.0)
-            hit.exact_code_match = True
-            hit.matched = [ScoredChunk(chunk=c, score=1.0) for c in chunks[:3]]
-            found.append(hit)
-        return found
+            hit = self._procedure_hit(code, query_filter)
+            if hit is not None:
+                hit.exact_code_match = True
+            else:
+                unknown.append(code)
+                national = code.rsplit(".", 1)[0] if code.count(".") == 2 else ""
+                if national and national not in analyzed.codes:
+                    hit = self._procedure_hit(national, query_filter)
+            if hit is not None and all(h.doc_id != hit.doc_id for h in found):
+                found.append(hit)
+        return found, unknown
+
+    def _procedure_hit(self, code: str, query_filter: IndexFilter | None) -> DocumentHit | None:
+        chunks = self.index.document_chunks(f"procedure:{code}")
+        if query_filter is not None and chunks:
+            allowed = self.index.count(_with(query_filter, code=[code]))
+            chunks = chunks if allowed else []
+        if not chunks:
+            return None
+        overview = next((c for c in chunks if c.section is Section.OVERVIEW), chunks[0])
+        hit = DocumentHit.from_chunk(overview, 1.0)
+        hit.matched = [ScoredChunk(chunk=c, score=1.0) for c in chunks[:3]]
+        return hit
 
     @component.output_types(hits=list[DocumentHit])
     def run(

@@ -180,6 +180,26 @@ def test_search_by_code_puts_the_exact_match_first(
     assert not any(h["exact_code_match"] for h in body["hits"][1:])
 
 
+def test_a_provincial_form_of_a_national_code_lists_the_national_procedure_first(
+    client: TestClient,
+) -> None:
+    body = search(client, f"thủ tục {SWIFTLET}.H21 nộp ở đâu")
+
+    assert body["query"]["codes"] == [f"{SWIFTLET}.H21"]
+    assert body["query"]["unknown_codes"] == [f"{SWIFTLET}.H21"]
+    assert body["hits"][0]["code"] == SWIFTLET
+    assert body["hits"][0]["exact_code_match"] is False
+    assert codes_of(body).count(SWIFTLET) == 1
+
+
+def test_a_code_no_procedure_has_is_named_as_unknown(client: TestClient) -> None:
+    body = search(client, "thủ tục 1.999999 giấy phép")
+
+    assert body["query"]["unknown_codes"] == ["1.999999"]
+    assert not any(h["exact_code_match"] for h in body["hits"])
+    assert search(client, SWIFTLET)["query"]["unknown_codes"] == []
+
+
 def test_search_filters_by_field(client: TestClient) -> None:
     body = search(client, "thủ tục cấp đổi thông báo", filters={"field": ["Thư viện"]})
 
@@ -465,6 +485,13 @@ def test_answer_hands_over_when_the_procedure_has_nothing_on_what_is_asked(
     )
     assert body["citations"] == []
     assert "tổng đài viên" in body["text"]
+
+
+def test_answer_hands_over_a_provincial_code_it_does_not_hold(client: TestClient) -> None:
+    body = answer(client, f"Thủ tục {SWIFTLET}.H21 lệ phí bao nhiêu?")
+
+    assert body["answered"] is False and body["handover"] is True
+    assert body["handover_reason"] == f"no procedure with code {SWIFTLET}.H21"
 
 
 def test_answer_by_code(client: TestClient) -> None:

@@ -300,6 +300,9 @@ class TestDiacriticRestorer:
         ("thủ tục 6.003632 ở đâu", ["6.003632"]),
         ("mã 1.000948.h38", ["1.000948.H38"]),
         ("6 tuổi", []),
+        ("thủ tục 1,001193 là gì", ["1.001193"]),
+        ("lệ phí 1,000,000 đồng", []),
+        ("số 2,5 và 1.0011930", []),
     ],
 )
 def test_procedure_codes_of_every_family_are_detected(text: str, codes: list[str]) -> None:
