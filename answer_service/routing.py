@@ -9,7 +9,10 @@ message has them and folded when it has none (citizens often type without). Chat
 ("ko", "dc", "vs") are read as the words they stand for first. Emergencies need an urgency or
 danger cue together with their kind, so "thủ tục hưởng chế độ tai nạn lao động" stays a
 procedure question; an acute state ("đột quỵ", "co giật", "bất tỉnh", "đuối nước", "bị cướp
-giật") is an emergency on its own. Three kinds of counter-cue raise the bars differently:
+giật") is an emergency on its own. Someone there now ("có người bị tai nạn"), a vehicle asked
+for ("gọi xe cấp cứu") and a cry ("cứu với") are urgency; so is the brevity of a message of a
+few words that names a danger ("cấp cứu", "cướp!"). A cry that names no danger ("cứu tôi với")
+goes to 113. Three kinds of counter-cue raise the bars differently:
 
 - cues of a procedure raise every bar: "sổ đỏ bị cháy, làm lại thế nào" asks for a new
   certificate, and the cues of one emergency count together only up to a cap, so that a fire
@@ -60,6 +63,13 @@ _CUES: dict[Route, dict[str, float]] = {
         "đập phá": 2,
         "đánh vợ": 2,
         "đánh người": 2,
+        # Beaten, cut or stabbed, said of oneself or of someone there: "tôi bị đánh".
+        "bị đánh": 3,
+        "đánh tôi": 3,
+        "đánh em": 3,
+        "bị chém": 3,
+        "chém nhau": 3.5,
+        "bị đâm": 3,
         "bạo hành": 2,
         "đe dọa": 1.5,
         "bắt cóc": 3,
@@ -102,6 +112,23 @@ _CUES: dict[Route, dict[str, float]] = {
         "khí gas": 2,
         "nồng nặc": 1,
         "rò rỉ gas": 2.5,
+        # A leak and what leaks count together: "khí gas bị rò rỉ", "bình gas bị xì".
+        "rò rỉ": 1,
+        "bị rò": 1,
+        "bị xì": 1.5,
+        "bình gas": 1.5,
+        "gas bị rò": 2,
+        "gas rò": 2,
+        "rò gas": 3,
+        "hở gas": 3,
+        "xì gas": 3,
+        "gas bị xì": 3,
+        "rò rỉ khí": 2,
+        "rò rỉ hóa chất": 2,
+        "mùi ga": 3,
+        "rò rỉ ga": 2.5,
+        "khí ga": 2,
+        "xì ga": 3,
         "mắc kẹt": 3,
         "bị kẹt": 2,
         "kẹt trên": 2,
@@ -126,7 +153,7 @@ _CUES: dict[Route, dict[str, float]] = {
         "co giật": 3,
         "chảy máu": 3,
         "máu chảy": 3,
-        "bị thương": 1,
+        "bị thương": 1.5,
         "chảy nhiều máu": 2,
         "đột quỵ": 3,
         "ngộ độc": 3,
@@ -146,8 +173,15 @@ _CUES: dict[Route, dict[str, float]] = {
         "không cử động": 2,
         "ngã từ": 1.5,
         "tai nạn": 1,
+        # Said of a person, an accident is one that happened to them: "có người bị tai nạn".
+        "bị tai nạn": 1,
         "xe tông": 1.5,
         "bị tông": 1.5,
+        "xe đâm": 1.5,
+        "đâm xe": 1.5,
+        "tông xe": 1.5,
+        "lật xe": 1.5,
+        "điện giật": 3,
         "gãy": 1.5,
         "sốc phản vệ": 3,
         "đau ngực": 2,
@@ -264,11 +298,21 @@ _URGENCY = {
     "đang": 1,
     "ngay": 1,
     "gấp": 1.5,
-    "cứu với": 3,
-    "cứu tôi": 2,
-    "cứu em": 2,
-    "cứu giúp": 2,
     "vừa": 0.5,
+    "vừa bị": 1,
+    # Someone there, now: "có người bị tai nạn", unlike "gia đình có người bị tai nạn lao động".
+    "có người bị": 1.5,
+    # A vehicle asked for is one needed now: "gọi xe cấp cứu", "cần cấp cứu".
+    "gọi xe": 1,
+    "gọi cấp cứu": 1,
+    "cần xe": 1,
+    "cần cấp cứu": 1,
+    "gửi xe": 1,
+    "cho xe": 1,
+    "điều xe": 1,
+    "giúp với": 1,
+    "giúp tôi với": 1,
+    "giúp em với": 1,
     "sợ quá": 1,
     "nhanh": 0.5,
     "giúp": 0.5,
@@ -276,6 +320,22 @@ _URGENCY = {
     "khẩn cấp": 2,
     "bây giờ": 0.5,
     "giờ làm sao": 1,
+}
+# Cries for help. They add to the urgency of any emergency they come with, and a cry that names
+# no danger is an emergency of its own (see ``_decide``).
+_CRIES: dict[str, float] = {
+    "cứu với": 3,
+    "cứu tôi": 3,
+    "cứu em": 3,
+    "cứu con": 3,
+    "cứu chúng tôi": 3,
+    "cứu mạng": 3,
+    "cứu giúp": 2,
+    "ai cứu": 2,
+    "đến cứu": 2,
+    "cứu": 2,
+    # Not "help": on every channel it asks how the service is used (the SMS keyword HELP).
+    "sos": 3,
 }
 _PROCEDURE_CUES = {
     "phòng cháy": 2,
@@ -340,6 +400,20 @@ _PAST_CUES = {
     "vừa mất": 2,
     "đã mất": 2,
     "qua đời": 2,
+    # What an ambulance or an accident costs, who pays and what it left behind are asked about
+    # once it is over: "bị tai nạn mất sức lao động, xin công nhận hộ nghèo". Complaints about
+    # a payment are still complaints, so these do not raise the complaint bar either.
+    "chi phí": 1,
+    "thanh toán": 1,
+    "chi trả": 1,
+    "miễn phí": 1,
+    "mất phí": 1,
+    "bồi thường": 1,
+    "được hỗ trợ": 1,
+    "mất sức lao động": 1.5,
+    "khuyết tật": 1,
+    "hộ nghèo": 1.5,
+    "công nhận": 1,
 }
 # Several cues of one emergency ("cháy", "hỏa hoạn", "bị cháy") describe one event; summed
 # without a bound they would outweigh any question about the document the event destroyed.
@@ -358,11 +432,22 @@ _CHAT_WORDS = {
     "mn": "mọi người",
     "bn": "bao nhiêu",
     "ntn": "như thế nào",
+    "e": "em",
+    "t": "tôi",
+    "ng": "người",
+    "bhyt": "bảo hiểm y tế",
+    "bhxh": "bảo hiểm xã hội",
 }
 EMERGENCY_THRESHOLD = 3.0
 COMPLAINT_THRESHOLD = 2.5
 INCIDENT_THRESHOLD = 2.5
 OUT_OF_DOMAIN_THRESHOLD = 2.5
+# A message of a few words that names a danger ("cấp cứu", "cướp!") is the alarm itself; it
+# counts as this much urgency when it asks nothing and names no procedure.
+TERSE_AT_MOST = 3
+TERSE_URGENCY = 1.0
+# Greetings and particles a terse alarm may carry, as typed and folded: "alo, cấp cứu ạ".
+_FILLERS = {"alo", "a", "ơi", "oi", "ạ", "à", "ad"}
 
 
 # Each cue as (its words, its pattern, its weight). The pattern's lookarounds take no text, so
@@ -378,13 +463,37 @@ _NOT_BEFORE = {
     "nước dâng": ("chảy",),  # folded, "nuoc dang chay" is water flowing
     "tâm sự": ("dụng",),
     "hóc": ("môn",),
+    # "bị đánh giá" (assessed), "đánh thuế" (taxed), "đánh rơi" (dropped), "đánh bắt" (fishing).
+    "bị đánh": ("giá", "thuế", "dấu", "rơi", "mất", "số", "máy", "lừa", "bắt", "bạc", "cắp"),
+    # Folded, "thiết bị đảm bảo" reads "thiet bi dam bao", and "xe đảm bảo" "xe dam bao".
+    "bị đâm": ("bảo",),
+    "xe đâm": ("bảo",),
+    "bị thương": ("tật", "tích", "binh"),
+    # Folded, "đăng ký", "đăng kiểm", "đăng nhập", "đăng tải" start with "dang" ("đang").
+    "đang": ("ký", "kí", "kiểm", "nhập", "tải"),
+    # "cứu" alone is no cry in "cứu hộ", "cứu trợ", "cứu chữa", "cứu đói", "giải cứu con tin".
+    "cứu": ("hộ", "nạn", "trợ", "tế", "thương", "hỏa", "chữa", "sinh", "người", "tài", "đói"),
+    "cứu con": ("tin",),
 }
-_NOT_AFTER = {"cháy": ("nước", "máu"), "đang cháy": ("nước",), "súng": ("bổ",)}
+_NOT_AFTER = {
+    "cháy": ("nước", "máu"),
+    "đang cháy": ("nước",),
+    "súng": ("bổ",),
+    "bị đâm": ("thiết",),
+    "có người bị": ("gia đình", "hộ"),
+    # "nghiên cứu" (research), "tra cứu" (look up), "truy cứu" (to prosecute), "giải cứu" (to
+    # free); alone, "cứu" is no cry in "cấp cứu" either, a cue of its own ("cấp cứu với" cries).
+    **{cry: ("nghiên", "tra", "truy", "giải") for cry in _CRIES if cry.startswith("cứu")},
+    "cứu": ("nghiên", "tra", "truy", "giải", "cấp"),
+}
 # Cues that, folded, are everyday words of procedure questions: "hoc" is "học" (to study),
 # "co mua" "có mua" (to buy), "nguoi la" "người là", "bi vo" "bị vợ", "sap" "sắp" (soon), "den
 # giao thong" "(liên quan) đến giao thông", "buc" "bức" or "bục". They count only in a message
 # written with diacritics.
 _ACCENTED_ONLY = {"hóc", "có mưa", "người lạ", "bị vỡ", "sập", "đèn giao thông", "bực"}
+# Also "cuu" ("cừu", sheep; "cửu", nine), "khi ga" (when the station), "xi ga" ("xì gà", cigar),
+# "cho xe" ("chờ xe", "chở xe") and "gui xe" (to park).
+_ACCENTED_ONLY |= {"cứu", "khí ga", "xì ga", "cho xe", "gửi xe"}
 
 
 def _compile(cues: dict[str, float], *, folded: bool) -> Patterns:
@@ -417,6 +526,7 @@ _COMPILED = {
     folded: (
         {route: _compile(cues, folded=folded) for route, cues in _CUES.items()},
         _compile(_URGENCY, folded=folded),
+        _compile(_CRIES, folded=folded),
         _compile(_PROCEDURE_CUES, folded=folded),
         _compile(_QUESTION_CUES, folded=folded),
         _compile(_PAST_CUES, folded=folded),
@@ -464,16 +574,23 @@ def classify_route(message: str) -> RouteDecision:
     return _decide(text, folded=False)
 
 
+def _is_terse(text: str) -> bool:
+    return sum(1 for word in syllables(text) if word not in _FILLERS) <= TERSE_AT_MOST
+
+
 def _decide(text: str, *, folded: bool) -> RouteDecision:
-    routes, urgency_patterns, procedure_patterns, question_patterns, past_patterns = _COMPILED[
-        folded
-    ]
+    routes, urgency_patterns, cry_patterns, procedure_patterns, question_patterns, past_patterns = (
+        _COMPILED[folded]
+    )
     scores = {route.value: _score(patterns, text) for route, patterns in routes.items()}
-    urgency = _score(urgency_patterns, text)
+    cries = _score(cry_patterns, text)
     procedure = _score(procedure_patterns, text)
     question = _score(question_patterns, text)
     past = _score(past_patterns, text)
-    scores.update(urgency=urgency, procedure=procedure, question=question, past=past)
+    urgency = _score(urgency_patterns, text) + cries
+    if not procedure + question + past and _is_terse(text):
+        urgency += TERSE_URGENCY
+    scores.update(urgency=urgency, cries=cries, procedure=procedure, question=question, past=past)
 
     emergencies = [r for r in Route if r.is_emergency]
     best = max(emergencies, key=lambda r: scores[r.value])
@@ -483,6 +600,12 @@ def _decide(text: str, *, folded: bool) -> RouteDecision:
     bar = EMERGENCY_THRESHOLD + procedure + past + (question if folded else 0.0)
     if emergency and emergency + urgency >= bar:
         return RouteDecision(best, scores, "emergency cues with urgency")
+    # "Cứu tôi với" and nothing more: the sender may be unable to say more, and a danger to a
+    # person (an attacker, a kidnapper, a violent relative) is the likeliest one left unnamed.
+    # 113, the police, is the general number for such a danger; 114 and 115 need a fire or a
+    # patient, which the message would most likely have named.
+    if cries and urgency >= bar:
+        return RouteDecision(Route.EMERGENCY_113, scores, "cry for help naming no danger")
     if scores[Route.COMPLAINT.value] >= COMPLAINT_THRESHOLD + procedure * 0.5:
         return RouteDecision(Route.COMPLAINT, scores, "complaint or denunciation cues")
     everyday = procedure + question + past

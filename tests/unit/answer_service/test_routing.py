@@ -219,3 +219,82 @@ def test_kinds_of_message_a_reviewer_sent(message: str, route: Route) -> None:
 )
 def test_kinds_of_message_seen_in_the_third_question_set(message: str, route: Route) -> None:
     assert classify_route(message).route is route
+
+
+# Distress told as it happens, next to a procedure question that uses the same words; each pair
+# is checked as typed and folded.
+DISTRESS_AND_QUESTION = [
+    ("có người bị tai nạn", Route.EMERGENCY_115, "bị tai nạn lao động thì hưởng chế độ gì"),
+    (
+        "có người bị tai nạn giao thông",
+        Route.EMERGENCY_115,
+        "bồi thường tai nạn giao thông năm ngoái",
+    ),
+    (
+        "có người bị tai nạn, giúp tôi với",
+        Route.EMERGENCY_115,
+        "gia đình có người bị tai nạn giao thông được hỗ trợ gì",
+    ),
+    ("tôi vừa bị tai nạn", Route.EMERGENCY_115, "hưởng trợ cấp tai nạn lao động"),
+    ("có người bị thương", Route.EMERGENCY_115, "chế độ tai nạn lao động"),
+    ("có người bị điện giật", Route.EMERGENCY_115, "chứng nhận thương tật do tai nạn điện"),
+    ("cấp cứu", Route.EMERGENCY_115, "giấy chứng nhận cấp cứu"),
+    (
+        "gọi xe cấp cứu",
+        Route.EMERGENCY_115,
+        "xe cấp cứu của bệnh viện tư có được BHYT trả không",
+    ),
+    (
+        "cần xe cấp cứu",
+        Route.EMERGENCY_115,
+        "thủ tục cấp cứu ở bệnh viện tuyến trên được bảo hiểm y tế thanh toán không",
+    ),
+    ("alo, cấp cứu ạ", Route.EMERGENCY_115, "gọi xe cấp cứu có mất phí không"),
+    ("tôi bị đánh", Route.EMERGENCY_113, "tôi bị đánh giá sai"),
+    ("chồng tôi đang đánh tôi", Route.EMERGENCY_113, "đánh thuế"),
+    ("có người bị đâm", Route.EMERGENCY_113, "chứng nhận thiết bị đảm bảo hoạt động bay"),
+    ("khí gas bị rò rỉ", Route.EMERGENCY_114, "đăng ký kinh doanh khí gas"),
+    ("bình gas nhà tôi bị xì", Route.EMERGENCY_114, "đăng ký kinh doanh cửa hàng gas"),
+    ("gas bị rò rỉ", Route.EMERGENCY_114, "giấy phép kinh doanh khí"),
+    # A cry that names no danger goes to the police (see routing._decide).
+    ("cứu tôi với", Route.EMERGENCY_113, "tra cứu hồ sơ với mã số"),
+    ("Cứu với", Route.EMERGENCY_113, "nghiên cứu với đối tác nước ngoài cần giấy phép gì"),
+    (
+        "cứu em với",
+        Route.EMERGENCY_113,
+        "đang bị truy cứu trách nhiệm hình sự có được xuất cảnh không",
+    ),
+]
+
+
+@pytest.mark.parametrize(("distress", "route", "question"), DISTRESS_AND_QUESTION)
+@pytest.mark.parametrize("folded", [False, True])
+def test_distress_told_now_is_an_emergency_and_its_words_in_a_question_are_not(
+    distress: str, route: Route, question: str, folded: bool
+) -> None:
+    def read(message: str) -> str:
+        return fold_accents(message) if folded else message
+
+    assert classify_route(read(distress)).route is route
+    assert classify_route(read(question)).route is Route.PROCEDURE
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        # Chat spellings: "ng" is "người", "e" "em", "t" "tôi", "vs" "với".
+        ("co ng bi tai nan", Route.EMERGENCY_115),
+        ("cuu e vs", Route.EMERGENCY_113),
+        ("t bi danh", Route.EMERGENCY_113),
+        # A few words naming a danger are the alarm itself; "cứu" alone only with diacritics.
+        ("cướp!", Route.EMERGENCY_113),
+        ("trộm!!", Route.EMERGENCY_113),
+        ("cứu!", Route.EMERGENCY_113),
+        ("SOS", Route.EMERGENCY_113),
+        ("cap cuu", Route.EMERGENCY_115),
+        # Folded, "dang kiem" is "đăng kiểm" (inspection), not "đang" (now).
+        ("lich dang kiem xe cuu thuong", Route.PROCEDURE),
+    ],
+)
+def test_kinds_of_distress_a_reviewer_sent(message: str, route: Route) -> None:
+    assert classify_route(message).route is route
