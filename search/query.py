@@ -86,7 +86,9 @@ class QueryAnalyzer:
             text=text,
             unaccented=unaccented,
             restored=restored,
-            expansions=self.synonyms.expansions(text),
+            expansions=self.synonyms.expansions(
+                text, fits=self.restorer.reading_fits if self.restorer else None
+            ),
             codes=codes,
         )
 

@@ -20,7 +20,7 @@ import gzip
 import json
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from search.text.lexical import PHRASE_BREAK, SYLLABLE
@@ -30,6 +30,10 @@ _MAX_CANDIDATES = 8
 EVERYDAY_TEXT_PATH = Path(__file__).parent / "data" / "everyday_vi.txt"
 CORPUS_SHARE = 0.7
 """The corpus model's share of the mixture; the everyday model has the rest."""
+FIRM_PAIR_COUNT = 50
+BOUND_SHARE = 0.3
+"""A pair seen ``FIRM_PAIR_COUNT`` times, holding this share of its second (or first) word's
+occurrences, is a set phrase (see ``reading_fits``)."""
 _FLOOR = 1e-9  # probability of a syllable neither model has seen
 _FORMAT_VERSION = 2
 _READABLE_VERSIONS = (1, 2)  # version 1 merged the everyday phrases into the corpus counts
@@ -123,6 +127,8 @@ class DiacriticRestorer:
         self.everyday = BigramModel(dict(everyday[0]), dict(everyday[1])) if everyday else None
         self.corpus_share = corpus_share if self.everyday else 1.0
         self._candidates: dict[str, list[str]] = {}
+        # The last word list restored for ``reading_fits``: one query asks about several terms.
+        self._last_restored: tuple[tuple[str, ...], list[str]] = ((), [])
         grouped: dict[str, set[str]] = {}
         for model in (self.corpus, self.everyday):
             for syllable in model.unigrams if model else ():
@@ -190,6 +196,55 @@ class DiacriticRestorer:
             last = match.end()
         pieces.append(text[last:])
         return "".join(pieces)
+
+    def reading_fits(self, words: Sequence[str], start: int, reading: Sequence[str]) -> bool:
+        """Whether ``reading`` (syllables with diacritics) may be what the folded ``words``
+        from ``start`` say, given the word on each side of it as restored in context.
+
+        A reading does not fit where the pair it would make with its neighbour is never seen,
+        while another reading of the same letters makes a set phrase with that neighbour: a
+        pair seen at least ``FIRM_PAIR_COUNT`` times, in which the neighbour stands at least
+        ``BOUND_SHARE`` of the times it is written. In "doi ho chieu", "đổi họ" would make "họ
+        chiếu", never written, where "hộ chiếu" holds most of the corpus's "chiếu". In "lam lai
+        so do bi mat", "sổ đỏ" still fits: "do bị" is common, but "bị" goes with much else. A
+        reading that is a set phrase itself ("ô tô") fits wherever its letters stand.
+        """
+        inner = zip(reading, reading[1:], strict=False)
+        if len(reading) > 1 and all(
+            self._pair_count(f"{a} {b}") >= FIRM_PAIR_COUNT for a, b in inner
+        ):
+            return True
+        restored = self._restored(tuple(words))
+        end = start + len(reading)
+        if start > 0 and not self._edge_fits(reading[0], restored[start - 1], before=True):
+            return False
+        return end >= len(words) or self._edge_fits(reading[-1], restored[end], before=False)
+
+    def _restored(self, words: tuple[str, ...]) -> list[str]:
+        last_words, last_forms = self._last_restored  # one read: other threads may replace it
+        if last_words == words:
+            return last_forms
+        forms = self._restore_words([w.lower() for w in words])
+        self._last_restored = (words, forms)
+        return forms
+
+    def _edge_fits(self, syllable: str, neighbour: str, *, before: bool) -> bool:
+        def count(form: str) -> int:
+            return self._pair_count(f"{neighbour} {form}" if before else f"{form} {neighbour}")
+
+        if count(syllable):
+            return True
+        alone = self.corpus.unigrams.get(neighbour, 0)
+        if self.everyday is not None:
+            alone += self.everyday.unigrams.get(neighbour, 0)
+        for rival in self._candidates.get(fold_accents(syllable), []):
+            if rival != syllable and count(rival) >= max(FIRM_PAIR_COUNT, BOUND_SHARE * alone):
+                return False
+        return True
+
+    def _pair_count(self, pair: str) -> int:
+        count = self.corpus.bigrams.get(pair, 0)
+        return count + (self.everyday.bigrams.get(pair, 0) if self.everyday else 0)
 
     def _p(self, word: str) -> float:
         p = self.corpus_share * self.corpus.p(word)

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,6 +70,9 @@ def _entries(data: object, source: Path) -> list[SynonymEntry]:
 
 
 _WORD = re.compile(r"[^\W_]+")
+ReadingCheck = Callable[[Sequence[str], int, Sequence[str]], bool]
+"""(the text's folded words, where a term's words start, the term's words with diacritics) →
+whether the term may be read there."""
 _WORDS = re.compile(r"[^\W_]+(?: [^\W_]+)*")
 
 
@@ -203,10 +207,20 @@ class SynonymDictionary:
             self._compile()
         return True
 
-    def expansions(self, text: str) -> list[str]:
-        """What the terms found in ``text`` mean, in dictionary order, without repeats."""
+    def expansions(self, text: str, *, fits: ReadingCheck | None = None) -> list[str]:
+        """What the terms found in ``text`` mean, in dictionary order, without repeats.
+
+        Args:
+            text: The query.
+            fits: For a text typed without diacritics, whether a term's words with their
+                diacritics may be what the text says where its folded words stand
+                (``DiacriticRestorer.reading_fits``): "doi ho chieu" holds the letters of
+                "đổi họ" (to change a surname), but "họ" does not go with "chiếu". None takes
+                every folded match.
+        """
         cleaned = clean_text(text).lower()
-        if has_diacritics(cleaned):
+        accented = has_diacritics(cleaned)
+        if accented:
             candidates = [(e, p, cleaned) for e, p in self._accented]
             folded = fold_accents(cleaned)
             # Terms without diacritics (abbreviations) are matched on the folded text too.
@@ -215,11 +229,23 @@ class SynonymDictionary:
             candidates = [(e, p, cleaned) for e, p in self._folded]
         runs: dict[str, set[tuple[str, ...]]] = {}
         found: list[str] = []
+        words: list[str] | None = None
         for entry, term, haystack in candidates:
             if haystack not in runs:
                 runs[haystack] = _word_runs(haystack, self._longest)
-            if term.found_in(haystack, runs[haystack]):
-                found.extend(m for m in entry.means if m not in found)
+            if not term.found_in(haystack, runs[haystack]):
+                continue
+            if fits is not None and not accented and term.words and has_diacritics(entry.term):
+                words = words if words is not None else _WORD.findall(haystack)
+                reading = tuple(clean_text(entry.term).lower().split(" "))
+                starts = [
+                    i
+                    for i in range(len(words) - len(term.words) + 1)
+                    if tuple(words[i : i + len(term.words)]) == term.words
+                ]
+                if starts and not any(fits(words, i, reading) for i in starts):
+                    continue
+            found.extend(m for m in entry.means if m not in found)
         return found
 
     def abbreviations_in(self, text: str) -> list[str]:

@@ -324,3 +324,65 @@ def test_a_long_query_is_cut_at_a_word() -> None:
     assert len(analyzed.text) <= MAX_QUERY_CHARS
     # A tail that is one long word is kept rather than emptied.
     assert analyzer.analyze("a" * (MAX_QUERY_CHARS + 10)).text == "a" * MAX_QUERY_CHARS
+
+
+class TestFoldedTermsInContext:
+    """A dictionary term found in a text typed without diacritics is kept only where its
+    reading may stand beside its neighbours (``DiacriticRestorer.reading_fits``)."""
+
+    @pytest.fixture
+    def restorer(self) -> DiacriticRestorer:
+        # "hộ chiếu" is a set phrase (it holds most of "chiếu"); "đổi họ" is never written
+        # beside "chiếu"; "do bị" is common, but "bị" goes with much else; "ô tô" is itself a
+        # set phrase; "chỗ ở" holds much of "chỗ".
+        unigrams = {
+            "hộ": 900, "họ": 120, "chiếu": 850, "đổi": 400, "cho": 2000, "con": 900,
+            "sổ": 60, "đỏ": 20, "do": 1500, "bị": 3000, "mất": 700, "ô": 400, "tô": 400,
+            "ở": 1200, "chỗ": 200, "lại": 900, "làm": 800,
+        }  # fmt: skip
+        bigrams = {
+            "hộ chiếu": 823, "thay đổi": 300, "đổi họ": 3, "họ cho": 2, "do bị": 120,
+            "sổ đỏ": 4, "ô tô": 390, "chỗ ở": 77, "làm lại": 22, "lại sổ": 2, "đỏ bị": 1,
+        }  # fmt: skip
+        return DiacriticRestorer(unigrams, bigrams, everyday_path=None)
+
+    @pytest.fixture
+    def synonyms(self) -> SynonymDictionary:
+        from search.text.synonyms import SynonymEntry
+
+        return SynonymDictionary(
+            [
+                SynonymEntry(term="đổi họ", means=("cải chính hộ tịch",)),
+                SynonymEntry(term="sổ đỏ", means=("giấy chứng nhận quyền sử dụng đất",)),
+                SynonymEntry(term="ô tô", means=("xe ô tô",)),
+                SynonymEntry(term="CCCD", means=("căn cước công dân",)),
+            ]
+        )
+
+    @pytest.mark.parametrize(
+        ("text", "kept"),
+        [
+            ("doi ho chieu", []),
+            ("cap doi ho chieu het han", []),
+            ("doi ho cho con", ["cải chính hộ tịch"]),
+            ("doi ho", ["cải chính hộ tịch"]),
+            ("lam lai so do bi mat", ["giấy chứng nhận quyền sử dụng đất"]),
+            ("cho o to con", ["xe ô tô"]),
+            ("lam lai cccd", ["căn cước công dân"]),
+        ],
+    )
+    def test_a_term_is_kept_where_its_reading_fits(
+        self, restorer: DiacriticRestorer, synonyms: SynonymDictionary, text: str, kept: list[str]
+    ) -> None:
+        assert synonyms.expansions(text, fits=restorer.reading_fits) == kept
+
+    def test_without_a_check_every_folded_match_counts(self, synonyms: SynonymDictionary) -> None:
+        assert synonyms.expansions("doi ho chieu") == ["cải chính hộ tịch"]
+
+    def test_a_text_with_diacritics_is_matched_as_written(
+        self, restorer: DiacriticRestorer, synonyms: SynonymDictionary
+    ) -> None:
+        assert synonyms.expansions("đổi họ cho con", fits=restorer.reading_fits) == [
+            "cải chính hộ tịch"
+        ]
+        assert synonyms.expansions("đổi hộ chiếu", fits=restorer.reading_fits) == []
