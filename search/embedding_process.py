@@ -16,7 +16,9 @@ meant behind ``QueryBatcher``, which calls it from one thread; calls from severa
 serialized.
 
 If the child dies (killed, out of memory), the call that was waiting raises
-``EmbeddingUnavailable`` and the next call starts a new child. The child is a fresh
+``EmbeddingUnavailable`` and a new child starts at once in the background; until it is ready,
+which takes seconds, calls raise ``EmbeddingUnavailable`` at once, so that searches answer
+from their lexical lists instead of waiting for the model. The child is a fresh
 ``python -m search.embedding_process``, not a multiprocessing child: that one would run the
 parent's main script again, and a script without an ``if __name__ == "__main__"`` guard would
 start itself over. It stops when told to or when the parent's end of the pipe closes.
@@ -95,6 +97,9 @@ class ProcessEmbedder:
         self._connection: Connection | None = None
         self._lock = threading.Lock()
         self.query_path = ""
+        self._restart: threading.Thread | None = None
+        self._restart_lock = threading.Lock()
+        self._closed = False
 
     @property
     def dimension(self) -> int:
@@ -110,14 +115,23 @@ class ProcessEmbedder:
             self._ensure_child()
 
     def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:
+        """Embed in the child.
+
+        Raises:
+            EmbeddingUnavailable: the child died during the call, gave no answer in
+                ``CALL_TIMEOUT_S``, or a new one is still starting.
+        """
         if not texts:
             return []
+        if self.restarting:
+            raise EmbeddingUnavailable("the embedding process is restarting")
         with self._lock:
             connection = self._ensure_child()
             try:
                 connection.send((texts, is_query))
                 if not connection.poll(CALL_TIMEOUT_S):
                     self._kill()
+                    self._restart_in_background()
                     raise EmbeddingUnavailable(
                         f"the embedding process gave no answer in {CALL_TIMEOUT_S:.0f} s and "
                         "was stopped"
@@ -126,6 +140,7 @@ class ProcessEmbedder:
             except (EOFError, OSError) as exc:
                 code = self._process.poll() if self._process is not None else None
                 self._stop()
+                self._restart_in_background()
                 raise EmbeddingUnavailable(
                     f"the embedding process stopped during a call (exit code {code})"
                 ) from exc
@@ -133,14 +148,43 @@ class ProcessEmbedder:
             raise value
         return value
 
+    @property
+    def restarting(self) -> bool:
+        """Whether a new child is starting in the background after one died."""
+        restart = self._restart
+        return restart is not None and restart.is_alive()
+
     def close(self) -> None:
         """Stop the child. A call stuck on a hung child ends too: the child is killed first,
-        without waiting for the lock that call holds."""
+        without waiting for the lock that call holds; so does a child still starting."""
+        with self._restart_lock:
+            self._closed = True
         process = self._process
         if process is not None and self._lock.locked():
             process.kill()
         with self._lock:
             self._stop()
+        restart = self._restart
+        if restart is not None:
+            restart.join(timeout=_STOP_TIMEOUT_S)
+
+    def _restart_in_background(self) -> None:
+        with self._restart_lock:
+            if self._closed or self.restarting:
+                return
+            self._restart = threading.Thread(
+                target=self._start_again, name="embedding-restart", daemon=True
+            )
+            self._restart.start()
+
+    def _start_again(self) -> None:
+        try:
+            with self._lock:
+                if not self._closed:
+                    self._ensure_child()
+        except Exception as exc:  # noqa: BLE001 - the next call tries again, and says why
+            if not self._closed:  # a close stops a child that is starting: no news
+                logger.warning("the embedding process could not be started again: %s", exc)
 
     def _kill(self) -> None:
         if self._process is not None:
@@ -208,10 +252,9 @@ class ProcessEmbedder:
         code = process.wait()
         if self._process is process:
             logger.warning(
-                "embedding process %s exited (code %s); the next query starts a new one",
-                process.pid,
-                code,
+                "embedding process %s exited (code %s); starting a new one", process.pid, code
             )
+            self._restart_in_background()
 
     def _stop(self) -> None:
         connection, process = self._connection, self._process

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 
 
 class HashEmbedder:
@@ -15,10 +16,12 @@ class HashEmbedder:
 
     Args:
         fail_warm_up: Raise at warm-up, as a missing model would.
+        warm_up_s: How long warming up takes, as loading a model does.
     """
 
-    def __init__(self, *, fail_warm_up: bool = False) -> None:
+    def __init__(self, *, fail_warm_up: bool = False, warm_up_s: float = 0.0) -> None:
         self.fail_warm_up = fail_warm_up
+        self.warm_up_s = warm_up_s
         self.query_path = "hash stand-in"
 
     @property
@@ -26,6 +29,7 @@ class HashEmbedder:
         return 8
 
     def warm_up(self) -> None:
+        time.sleep(self.warm_up_s)
         if self.fail_warm_up:
             raise FileNotFoundError("no model file at /nonexistent/model.bin")
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -89,19 +90,67 @@ def test_a_failed_warm_up_is_raised_and_leaves_no_process() -> None:
     assert process_embedder.pid is None
 
 
-def test_a_killed_child_fails_one_call_and_the_next_starts_a_new_one(
+def _until(condition: Callable[[], bool], *, timeout_s: float = 10) -> bool:
+    """Whether ``condition`` holds within ``timeout_s``, looking every 10 ms."""
+    deadline = time.monotonic() + timeout_s
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return condition()
+
+
+def _wait_for_restart(embedder: ProcessEmbedder) -> None:
+    assert _until(lambda: not embedder.restarting, timeout_s=60)
+
+
+def _kill_a_slow_starting_child(embedder: ProcessEmbedder) -> int:
+    """Start a child whose model takes 2 s to load, kill it, and return its pid."""
+    embedder.embedder = HashEmbedder(warm_up_s=2.0)
+    embedder.warm_up()
+    first = embedder.pid
+    assert first is not None
+    os.kill(first, signal.SIGKILL)
+    return first
+
+
+def test_a_killed_child_fails_one_call_and_a_new_one_starts_in_the_background(
     embedder: ProcessEmbedder,
 ) -> None:
     embedder.warm_up()
     first = embedder.pid
     assert first is not None
     os.kill(first, signal.SIGKILL)
-    with pytest.raises(EmbeddingUnavailable, match="stopped during a call"):
+    with pytest.raises(EmbeddingUnavailable, match="stopped during a call|restarting"):
         for _ in range(50):  # the kill lands at once, but give the kernel its moment
             embedder.embed(["x"], is_query=True)
             time.sleep(0.05)
+    _wait_for_restart(embedder)
+    assert embedder.pid not in (None, first)  # started without a call asking for it
     assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
-    assert embedder.pid not in (None, first)
+
+
+def test_calls_while_the_new_child_starts_fail_at_once(embedder: ProcessEmbedder) -> None:
+    _kill_a_slow_starting_child(embedder)
+    assert _until(lambda: embedder.restarting)
+
+    started = time.monotonic()
+    with pytest.raises(EmbeddingUnavailable, match="restarting"):
+        embedder.embed(["x"], is_query=True)
+    assert time.monotonic() - started < 0.5
+
+    _wait_for_restart(embedder)
+    assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
+
+
+def test_close_during_a_restart_leaves_no_child(embedder: ProcessEmbedder) -> None:
+    first = _kill_a_slow_starting_child(embedder)
+    assert _until(lambda: embedder.pid not in (None, first))
+    starting = embedder.pid
+    assert starting is not None
+
+    embedder.close()
+
+    assert embedder.pid is None and not embedder.restarting
+    assert _until(lambda: _gone(starting))
 
 
 def test_a_child_killed_between_calls_is_reaped_at_once(
@@ -117,6 +166,7 @@ def test_a_child_killed_between_calls_is_reaped_at_once(
             time.sleep(0.05)
     assert _reaped(pid)  # no zombie waits for the next query
     assert f"embedding process {pid} exited" in caplog.text
+    _wait_for_restart(embedder)
     assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
 
 
@@ -204,6 +254,7 @@ def test_a_hung_child_is_stopped_after_the_call_timeout(
         embedder.embed(["x"], is_query=True)
     assert time.monotonic() - started < 10
     assert _gone(hung)
+    _wait_for_restart(embedder)
     assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
 
 
