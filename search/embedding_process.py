@@ -126,6 +126,11 @@ class ProcessEmbedder:
         if self.restarting:
             raise EmbeddingUnavailable("the embedding process is restarting")
         with self._lock:
+            if self._process is not None and self._process.poll() is not None:
+                # Died between calls, and its reaper has not started the new one yet.
+                self._stop()
+                self._restart_in_background()
+                raise EmbeddingUnavailable("the embedding process is restarting")
             connection = self._ensure_child()
             try:
                 connection.send((texts, is_query))
