@@ -79,7 +79,7 @@ class QueryAnalyzer:
         unaccented = not has_diacritics(text) and len(syllables(text)) >= 2
         restored = text
         if unaccented and self.restorer is not None:
-            restored = self.restorer.restore(text)
+            restored = self._restore(text)
         self.synonyms.reload_if_changed()
         return AnalyzedQuery(
             original=query,
@@ -91,6 +91,24 @@ class QueryAnalyzer:
             ),
             codes=codes,
         )
+
+    def _restore(self, text: str) -> str:
+        """``text`` with its diacritics restored, each abbreviation read in its meaning's place
+        and then written back: in "doi gplx" the words of "giấy phép lái xe" make "doi" read
+        "đổi" (alone beside "gplx" it read "đối"), and the result is "đổi gplx"."""
+        assert self.restorer is not None
+        spelled, spans = self.synonyms.abbreviations_spelled(text)
+        if not spans:
+            return self.restorer.restore(text)
+        restored = self.restorer.restore(spelled)
+        if len(restored) != len(spelled):  # the restorer changes letters, never lengths
+            return self.restorer.restore(text)
+        pieces, last = [], 0
+        for start, end, written in spans:
+            pieces += [restored[last:start], written]
+            last = end
+        pieces.append(restored[last:])
+        return "".join(pieces)
 
     def sparse_tokens(self, analyzed: AnalyzedQuery) -> list[tuple[str, float]]:
         """Weighted lexical tokens: the query's own, then its expansions at a lower weight."""

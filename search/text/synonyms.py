@@ -145,7 +145,11 @@ class SynonymDictionary:
             for e in self.entries
             if is_abbreviation(e.term)
         ]
-        self._spelled: dict[str, str] = {}  # after the patterns: see spell_out
+        # Queries typed without diacritics write abbreviations in any case ("gplx").
+        self._abbreviations_any_case = [
+            (e, _pattern(clean_text(e.term))) for e in self.entries if is_abbreviation(e.term)
+        ]
+        self._spelled: dict[tuple[str, bool], str] = {}  # after the patterns: see spell_out
 
     @classmethod
     def load(cls, path: Path | None = None) -> SynonymDictionary:
@@ -267,21 +271,54 @@ class SynonymDictionary:
         """Each capital-letter abbreviation with the words the index spells it out as."""
         return {entry.term: entry.means[0] for entry, _ in self._abbreviations}
 
-    def spell_out(self, text: str) -> str:
-        """``text`` with each capital-letter abbreviation replaced by its first meaning."""
+    def spell_out(self, text: str, *, any_case: bool = False) -> str:
+        """``text`` with each capital-letter abbreviation replaced by its first meaning.
+
+        Args:
+            text: A name, a document or a query.
+            any_case: Also where the abbreviation is written in small letters, as queries
+                typed in haste write it ("doi gplx").
+        """
         # A result made with old patterns must not land in a reloaded dictionary's cache. The
         # cache is read first and _compile replaces it last, so a new cache comes with new
         # patterns.
-        cache, abbreviations = self._spelled, self._abbreviations
-        spelled = cache.get(text)
+        cache = self._spelled
+        abbreviations = self._abbreviations_any_case if any_case else self._abbreviations
+        spelled = cache.get((text, any_case))
         if spelled is not None:
             return spelled
         spelled = clean_text(text)
         for entry, pattern in abbreviations:
             spelled = pattern.sub(lambda _, words=entry.means[0]: words, spelled)
         if len(cache) < 16_384:
-            cache[text] = spelled
+            cache[(text, any_case)] = spelled
         return spelled
+
+    def abbreviations_spelled(self, text: str) -> tuple[str, list[tuple[int, int, str]]]:
+        """``clean_text(text)`` with each abbreviation, in any case, replaced by its first
+        meaning; and where each meaning stands in the result, with the abbreviation it
+        replaced. A query's restorer reads the meaning as the abbreviation's context and then
+        puts the abbreviation back (``QueryAnalyzer``)."""
+        cleaned = clean_text(text)
+        found = sorted(
+            (m.start(), -m.end(), m.group(0), entry.means[0])
+            for entry, pattern in self._abbreviations_any_case
+            for m in pattern.finditer(cleaned)
+        )
+        pieces: list[str] = []
+        spans: list[tuple[int, int, str]] = []
+        last = length = 0
+        for start, negative_end, written, meaning in found:
+            if start < last:
+                continue  # inside one already replaced
+            pieces.append(cleaned[last:start])
+            length += start - last
+            spans.append((length, length + len(meaning), written))
+            pieces.append(meaning)
+            length += len(meaning)
+            last = -negative_end
+        pieces.append(cleaned[last:])
+        return "".join(pieces), spans
 
     def to_json(self) -> dict[str, object]:
         return {"entries": [{"term": e.term, "means": list(e.means)} for e in self.entries]}

@@ -386,3 +386,18 @@ class TestFoldedTermsInContext:
             "cải chính hộ tịch"
         ]
         assert synonyms.expansions("đổi hộ chiếu", fits=restorer.reading_fits) == []
+
+
+def test_an_abbreviation_gives_its_neighbours_their_context_when_diacritics_are_restored() -> None:
+    from search.query import QueryAnalyzer
+    from search.text.synonyms import SynonymEntry
+
+    corpus = ["đổi giấy phép lái xe"] * 5 + ["đối với người lái xe", "đối tượng thực hiện"] * 20
+    restorer = DiacriticRestorer.build(corpus, min_bigram_count=1, everyday_path=None)
+    synonyms = SynonymDictionary([SynonymEntry(term="GPLX", means=("giấy phép lái xe",))])
+    analyzer = QueryAnalyzer(synonyms=synonyms, restorer=restorer)
+
+    assert restorer.restore("doi gplx") == "đối gplx"  # alone, the likelier word wins
+    analyzed = analyzer.analyze("doi gplx, Doi GPLX")
+    assert analyzed.restored == "đổi gplx, Đổi GPLX"  # read in context, written back as typed
+    assert analyzed.expansions == ["giấy phép lái xe"]
