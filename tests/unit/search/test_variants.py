@@ -181,6 +181,17 @@ class TestRerank:
         assert rerank(hits, query, variants) == [BIRTH_FOREIGN, BIRTH]
         assert rerank(hits, "đăng ký khai sinh cho con", variants) == [BIRTH, BIRTH_FOREIGN]
 
+    def test_a_procedure_for_foreigners_goes_behind_its_sibling_unless_they_are_said(
+        self, variants: VariantMarkers
+    ) -> None:
+        foreign = "Đổi giấy phép lái xe hoặc bằng lái xe của người nước ngoài"
+        hits = hits_of([foreign, "Đổi giấy phép lái xe"])
+        assert rerank(hits, "đổi bằng lái xe", variants) == ["Đổi giấy phép lái xe", foreign]
+        said = "người nước ngoài muốn đổi bằng lái xe"
+        assert rerank(hits, said, variants) == [foreign, "Đổi giấy phép lái xe"]
+        korean = "chồng tôi người Hàn Quốc muốn đổi bằng lái xe"
+        assert rerank(hits, korean, variants)[0] == foreign
+
     def test_negative_weights_raise(self, variants: VariantMarkers) -> None:
         with pytest.raises(ValueError, match="unsaid"):
             rerank_by_name(
