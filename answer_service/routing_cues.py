@@ -361,6 +361,16 @@ PROCEDURE_CUES = {
     "bảo hiểm": 1,
     "trái tuyến": 1.5,
     "thương tật": 1.5,
+    # A document lost, burnt or damaged, listed: "báo cáo mất, cháy, hỏng tem điện tử".
+    "mất, cháy": 2,
+    "cháy, hỏng": 2,
+    "cháy, nổ": 2,
+    # Relief after a disaster, and work at sea, are asked about, not reported as they happen.
+    "bất khả kháng": 2.5,
+    "miễn, giảm": 2,
+    "giảm thuế": 2,
+    "cảng biển": 1.5,
+    "hàng hải": 1.5,
 }
 # Words any question has ("làm sao", "ở đâu"): they tell a question about a procedure from a
 # report of a broken road or from chat, not from an emergency or a complaint, whose senders ask
@@ -420,9 +430,14 @@ FILLERS = {"alo", "a", "ơi", "oi", "ạ", "à", "ad"}
 # "nước chảy" (water flowing) "nuoc chay", "chạy grab" "chay grab", "tạm sử dụng" holds
 # "tam su" and "bổ sung" "sung" (gun); "Hóc Môn" is a district, not choking.
 NOT_BEFORE = {
-    "cháy": ("máu", "ra", "grab", "bộ", "thận"),
+    # Folded, "chạy thử" (a test run) and "chạy bằng" (runs on) read "chay thu", "chay bang".
+    "cháy": ("máu", "ra", "grab", "bộ", "thận", "thử", "bằng"),
     "bị cháy": ("máu",),
-    "đang cháy": ("máu", "ra", "grab", "bộ", "thận"),
+    "đang cháy": ("máu", "ra", "grab", "bộ", "thận", "thử", "bằng"),
+    # Folded, "khai thác từ tự nhiên" (taken from the wild) holds "tu tu".
+    "tự tử": ("nhiên",),
+    # Folded, "gặp khó khăn", "gặp mặt", "gặp gỡ", "gặp phải" start with "gap" ("gấp").
+    "gấp": ("khó", "mặt", "gỡ", "phải"),
     "nước dâng": ("chảy",),  # folded, "nuoc dang chay" is water flowing
     "tâm sự": ("dụng",),
     "hóc": ("môn",),
@@ -439,6 +454,9 @@ NOT_BEFORE = {
     "cứu con": ("tin",),
 }
 NOT_AFTER = {
+    # Folded, "vui chơi, giải trí dưới nước", "hoạt động dưới nước", "công trình dưới nước"
+    # read "duoi nuoc".
+    "đuối nước": ("trí", "động", "trình", "dụng", "việc"),
     "cháy": ("nước", "máu"),
     "đang cháy": ("nước",),
     "súng": ("bổ",),
@@ -457,3 +475,5 @@ ACCENTED_ONLY = {"hóc", "có mưa", "người lạ", "bị vỡ", "sập", "đ�
 # Also "cuu" ("cừu", sheep; "cửu", nine), "khi ga" (when the station), "xi ga" ("xì gà", cigar),
 # "cho xe" ("chờ xe", "chở xe") and "gui xe" (to park).
 ACCENTED_ONLY |= {"cứu", "khí ga", "xì ga", "cho xe", "gửi xe"}
+# And "voi tien", which is far more often "với tiền" (with money) than "vòi tiền" (to extort).
+ACCENTED_ONLY |= {"vòi tiền"}

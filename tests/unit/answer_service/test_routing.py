@@ -298,3 +298,63 @@ def test_distress_told_now_is_an_emergency_and_its_words_in_a_question_are_not(
 )
 def test_kinds_of_distress_a_reviewer_sent(message: str, route: Route) -> None:
     assert classify_route(message).route is route
+
+
+CATALOGUE_NAMES_AND_DANGERS = [
+    # (a procedure's name whose words, or whose folded letters, hold a danger cue; a message
+    # with the same cue that is an emergency)
+    (
+        "Báo cáo mất, cháy, hỏng tem điện tử thuốc lá nhập khẩu",
+        "nhà bên cạnh đang cháy to lắm",
+        Route.EMERGENCY_114,
+    ),
+    (
+        "Miễn, giảm trong các trường hợp bất khả kháng, thiên tai, hỏa hoạn, tai nạn bất ngờ",
+        "hỏa hoạn ở chợ, cứu với",
+        Route.EMERGENCY_114,
+    ),
+    (
+        "Giảm thuế thu nhập cá nhân đối với cá nhân gặp khó khăn do thiên tai, hoả hoạn, do bị "
+        "tai nạn",
+        "có người bị tai nạn, gấp lắm",
+        Route.EMERGENCY_115,
+    ),
+    (
+        "Tàu biển đang đóng hoặc sửa chữa, hoán cải chạy thử",
+        "xưởng gỗ đang cháy",
+        Route.EMERGENCY_114,
+    ),
+    (
+        "Phê duyệt phương án khai thác động vật rừng thông thường từ tự nhiên",
+        "có người định tự tử trên cầu",
+        Route.EMERGENCY_115,
+    ),
+    (
+        "Chấp thuận hoạt động vui chơi, giải trí dưới nước tại vùng nước trên tuyến đường thủy",
+        "có đứa bé bị đuối nước ở sông",
+        Route.EMERGENCY_114,
+    ),
+    (
+        "Đến cảng biển đối với tàu thuyền nước ngoài thực hiện cứu hộ, trục vớt tài sản chìm đắm",
+        "thuyền bị chìm, có người kẹt dưới nước, cứu hộ gấp",
+        Route.EMERGENCY_114,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "danger", "route"), CATALOGUE_NAMES_AND_DANGERS)
+@pytest.mark.parametrize("folded", [False, True])
+def test_a_procedure_name_is_no_emergency_and_its_danger_told_now_is(
+    name: str, danger: str, route: Route, folded: bool
+) -> None:
+    def read(message: str) -> str:
+        return fold_accents(message) if folded else message
+
+    assert classify_route(read(name)).route is Route.PROCEDURE
+    assert classify_route(read(danger)).route is route
+
+
+def test_money_with_a_procedure_is_no_extortion_when_typed_without_diacritics() -> None:
+    folded = "Khai thue thu nhap ca nhan cua to chuc tra thu nhap khau tru thue doi voi tien luong"
+    assert classify_route(folded).route is Route.PROCEDURE
+    assert classify_route("cán bộ phường vòi tiền tôi").route is Route.COMPLAINT
