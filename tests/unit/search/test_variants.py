@@ -174,6 +174,21 @@ class TestRerank:
         query = "bị mất chứng chỉ hành nghề hoạt động xây dựng thì làm sao"
         assert rerank(hits, query, variants) == [REISSUE, NEW]
 
+    @pytest.mark.parametrize(
+        ("situation", "sibling"),
+        [
+            ("giấy phép sắp hết hiệu lực mà chưa khởi công, xin kéo dài", "Gia hạn"),
+            ("giấy phép bị ố vàng, không đọc được", "Cấp đổi"),
+            ("muốn thay đổi thiết kế từ ba tầng lên bốn tầng", "Điều chỉnh"),
+        ],
+    )
+    def test_a_situation_implies_the_action_its_sibling_names(
+        self, variants: VariantMarkers, situation: str, sibling: str
+    ) -> None:
+        base = "giấy phép xây dựng đối với công trình cấp III"
+        names = [f"Cấp {base}", f"{sibling} {base}"]
+        assert rerank(hits_of(names), f"{situation}, giấy phép xây dựng", variants)[0] == names[1]
+
     def test_a_foreign_element_gets_the_foreign_sibling(self, variants: VariantMarkers) -> None:
         hits = hits_of([BIRTH, BIRTH_FOREIGN])
         query = "con tôi sinh ở Hàn Quốc, giờ về Việt Nam đăng ký khai sinh ở đâu"
