@@ -180,6 +180,7 @@ class TestRerank:
             ("giấy phép sắp hết hiệu lực mà chưa khởi công, xin kéo dài", "Gia hạn"),
             ("giấy phép bị ố vàng, không đọc được", "Cấp đổi"),
             ("muốn thay đổi thiết kế từ ba tầng lên bốn tầng", "Điều chỉnh"),
+            ("được cấp từ năm ngoái mà chưa khởi công", "Gia hạn"),
         ],
     )
     def test_a_situation_implies_the_action_its_sibling_names(
