@@ -401,3 +401,9 @@ def test_an_abbreviation_gives_its_neighbours_their_context_when_diacritics_are_
     analyzed = analyzer.analyze("doi gplx, Doi GPLX")
     assert analyzed.restored == "đổi gplx, Đổi GPLX"  # read in context, written back as typed
     assert analyzed.expansions == ["giấy phép lái xe"]
+
+
+def test_the_packaged_dictionary_names_each_term_once() -> None:
+    terms = [clean_text(entry.term).lower() for entry in SynonymDictionary.load().entries]
+    repeated = sorted({term for term in terms if terms.count(term) > 1})
+    assert repeated == []
