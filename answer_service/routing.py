@@ -172,7 +172,7 @@ def _decide(text: str, *, folded: bool) -> RouteDecision:
     # person (an attacker, a kidnapper, a violent relative) is the likeliest one left unnamed.
     # 113, the police, is the general number for such a danger; 114 and 115 need a fire or a
     # patient, which the message would most likely have named.
-    if cries and urgency >= bar:
+    if cries and not procedure + question and urgency >= bar:
         return RouteDecision(Route.EMERGENCY_113, scores, "cry for help naming no danger")
     if scores[Route.COMPLAINT.value] >= COMPLAINT_THRESHOLD + procedure * 0.5:
         return RouteDecision(Route.COMPLAINT, scores, "complaint or denunciation cues")

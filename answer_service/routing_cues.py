@@ -361,6 +361,16 @@ PROCEDURE_CUES = {
     "bảo hiểm": 1,
     "trái tuyến": 1.5,
     "thương tật": 1.5,
+    # Rewards for a rescue, a death to report, benefits for an illness, goods and licences:
+    # asked about, not happening.
+    "khen thưởng": 2,
+    "báo tử": 2.5,
+    "ốm đau": 1.5,
+    "xin trợ cấp": 2,
+    "hỗ trợ người bị": 2,
+    "kinh doanh": 1.5,
+    "bán khí": 2,
+    "súng săn": 2,
     # A document lost, burnt or damaged, listed: "báo cáo mất, cháy, hỏng tem điện tử".
     "mất, cháy": 2,
     "cháy, hỏng": 2,
@@ -396,7 +406,12 @@ PAST_CUES = {
     "chi trả": 1,
     "miễn phí": 1,
     "mất phí": 1,
-    "bồi thường": 1,
+    "mất tiền": 1,
+    "tốn phí": 1,
+    "tốn tiền": 1,
+    "bao nhiêu tiền": 1,
+    "hết bao nhiêu": 1,
+    "bồi thường": 2,
     "được hỗ trợ": 1,
     "mất sức lao động": 1.5,
     "khuyết tật": 1,
@@ -462,10 +477,12 @@ NOT_AFTER = {
     "súng": ("bổ",),
     "bị đâm": ("thiết",),
     "có người bị": ("gia đình", "hộ"),
+    # Folded, "ghi bí danh", "tên bí danh" (an alias) read "ghi bi danh", "ten bi danh".
+    "bị đánh": ("ghi", "tên"),
     # "nghiên cứu" (research), "tra cứu" (look up), "truy cứu" (to prosecute), "giải cứu" (to
     # free); alone, "cứu" is no cry in "cấp cứu" either, a cue of its own ("cấp cứu với" cries).
     **{cry: ("nghiên", "tra", "truy", "giải") for cry in CRIES if cry.startswith("cứu")},
-    "cứu": ("nghiên", "tra", "truy", "giải", "cấp"),
+    "cứu": ("nghiên", "tra", "truy", "giải", "cấp", "người"),
 }
 # Cues that, folded, are everyday words of procedure questions: "hoc" is "học" (to study),
 # "co mua" "có mua" (to buy), "nguoi la" "người là", "bi vo" "bị vợ", "sap" "sắp" (soon), "den

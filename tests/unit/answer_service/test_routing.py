@@ -358,3 +358,45 @@ def test_money_with_a_procedure_is_no_extortion_when_typed_without_diacritics() 
     folded = "Khai thue thu nhap ca nhan cua to chuc tra thu nhap khau tru thue doi voi tien luong"
     assert classify_route(folded).route is Route.PROCEDURE
     assert classify_route("cán bộ phường vòi tiền tôi").route is Route.COMPLAINT
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        # What an ambulance costs is asked about, not called for.
+        "gọi xe cấp cứu có mất tiền không",
+        "goi xe cap cuu co mat tien ko",
+        "gọi xe cấp cứu hết bao nhiêu tiền",
+        "gọi cấp cứu 115 có tốn phí không",
+        # A cry of exasperation before a question about a procedure.
+        "cứu tôi với, làm lại căn cước mất bao lâu vậy",
+        "cứu em với, hồ sơ nộp 2 tuần chưa có kết quả",
+        # Folded, an alias ("bí danh") has the letters of a beating ("bị đánh").
+        "co duoc ghi bi danh tren cccd khong",
+        # Rewards for a rescuer, benefits after an illness or a fire, a death to report.
+        "thủ tục khen thưởng người cứu bạn bị đuối nước",
+        "cứu giúp người bị nạn được khen thưởng thế nào",
+        "bố tôi bị đột quỵ đang nằm viện, xin trợ cấp ốm đau thế nào",
+        "hỗ trợ người bị hỏa hoạn",
+        "cháy rừng bồi thường thế nào",
+        "nguoi than bi chet duoi nuoc lam giay bao tu the nao",
+        # Goods and licences typed as keywords.
+        "bán khí gas",
+        "súng săn",
+    ],
+)
+def test_kinds_of_question_a_second_reviewer_sent_stay_procedures(message: str) -> None:
+    assert classify_route(message).route is Route.PROCEDURE
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        ("toi bi danh", Route.EMERGENCY_113),
+        ("cứu tôi với", Route.EMERGENCY_113),
+        ("gọi xe cấp cứu gấp", Route.EMERGENCY_115),
+        ("xe cứu thương", Route.EMERGENCY_115),
+    ],
+)
+def test_their_emergency_twins_stay_emergencies(message: str, route: Route) -> None:
+    assert classify_route(message).route is route
