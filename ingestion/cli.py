@@ -101,6 +101,9 @@ def cmd_sync(args: argparse.Namespace) -> int:
     settings = _settings(args)
     sources = args.source or default_sources(settings)
     connectors = build_connectors(settings, sources)
+    # SIGTERM (a service manager, a container stop) ends the run as Ctrl-C does: it is
+    # recorded as interrupted and the writer lock is released on the way out.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     kb = KnowledgeBase(settings)
     try:
         for connector in connectors:

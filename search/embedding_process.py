@@ -50,6 +50,8 @@ from search.errors import EmbeddingUnavailable
 logger = logging.getLogger(__name__)
 
 _START_TIMEOUT_S = 300.0  # importing torch and unpacking the model, on a slow disk
+RESTART_FIRST_WAIT_S = 1.0  # between a failed start of a new child and the next attempt
+RESTART_LONGEST_WAIT_S = 60.0
 CALL_TIMEOUT_S = 30.0
 """Longest wait for one batch (32 long transcripts take about 2 s here): a child that does not
 answer by then is killed, so that a hung model cannot hold every search."""
@@ -100,6 +102,7 @@ class ProcessEmbedder:
         self._restart: threading.Thread | None = None
         self._restart_lock = threading.Lock()
         self._closed = False
+        self._closing = threading.Event()  # wakes a restart waiting between two attempts
 
     @property
     def dimension(self) -> int:
@@ -164,6 +167,7 @@ class ProcessEmbedder:
         without waiting for the lock that call holds; so does a child still starting."""
         with self._restart_lock:
             self._closed = True
+            self._closing.set()
         process = self._process
         if process is not None and self._lock.locked():
             process.kill()
@@ -183,13 +187,27 @@ class ProcessEmbedder:
             self._restart.start()
 
     def _start_again(self) -> None:
-        try:
-            with self._lock:
-                if not self._closed:
-                    self._ensure_child()
-        except Exception as exc:  # noqa: BLE001 - the next call tries again, and says why
-            if not self._closed:  # a close stops a child that is starting: no news
-                logger.warning("the embedding process could not be started again: %s", exc)
+        """Start a new child, trying again with longer waits while starts fail; calls fail
+        fast meanwhile (``restarting``), so that a model that keeps dying costs no search
+        more than its lexical answer."""
+        wait = RESTART_FIRST_WAIT_S
+        while not self._closed:
+            try:
+                with self._lock:
+                    if not self._closed:
+                        self._ensure_child()
+                return
+            except Exception as exc:  # noqa: BLE001 - logged, and tried again
+                if self._closed:  # a close stops a child that is starting: no news
+                    return
+                logger.warning(
+                    "the embedding process could not be started again (%s); trying again in %.0f s",
+                    exc,
+                    wait,
+                )
+            if self._closing.wait(wait):
+                return
+            wait = min(wait * 2, RESTART_LONGEST_WAIT_S)
 
     def _kill(self) -> None:
         if self._process is not None:

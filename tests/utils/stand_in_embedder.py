@@ -17,11 +17,15 @@ class HashEmbedder:
     Args:
         fail_warm_up: Raise at warm-up, as a missing model would.
         warm_up_s: How long warming up takes, as loading a model does.
+        fail_while: Raise at warm-up while this file exists: a model that comes back.
     """
 
-    def __init__(self, *, fail_warm_up: bool = False, warm_up_s: float = 0.0) -> None:
+    def __init__(
+        self, *, fail_warm_up: bool = False, warm_up_s: float = 0.0, fail_while: str = ""
+    ) -> None:
         self.fail_warm_up = fail_warm_up
         self.warm_up_s = warm_up_s
+        self.fail_while = fail_while
         self.query_path = "hash stand-in"
 
     @property
@@ -30,7 +34,7 @@ class HashEmbedder:
 
     def warm_up(self) -> None:
         time.sleep(self.warm_up_s)
-        if self.fail_warm_up:
+        if self.fail_warm_up or (self.fail_while and os.path.exists(self.fail_while)):
             raise FileNotFoundError("no model file at /nonexistent/model.bin")
 
     def embed(self, texts: list[str], *, is_query: bool) -> list[list[float]]:

@@ -277,6 +277,56 @@ class TestErrors:
         assert allowed.returncode == 0, allowed.stderr
         assert json.loads(allowed.stdout)["removed"] == 8
 
+    def test_sigterm_during_a_sync_records_it_as_interrupted(self, tmp_path: Path) -> None:
+        import signal
+        import sqlite3
+        import time
+
+        records = [procedure_record(f"1.95{n:04d}", f"Thủ tục thử nghiệm {n}") for n in range(3000)]
+        dump = write_dump(tmp_path / "big.jsonl", records)
+        data = tmp_path / "data"
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "ingestion",
+                "--data-dir",
+                str(data),
+                "sync",
+                "--dump",
+                str(dump),
+            ],
+            cwd=REPO_ROOT,
+            env=environ | {"HOTLINE_EMBEDDER": "none"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        catalog = data / "catalog.sqlite"
+        deadline = time.monotonic() + 60
+
+        def running() -> bool:
+            if not catalog.exists():
+                return False
+            with sqlite3.connect(catalog) as db:
+                rows = db.execute("SELECT status FROM sync_runs").fetchall()
+            return rows == [("running",)]
+
+        while not running() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert running(), "the sync ended before it could be stopped"
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+
+        assert process.returncode == 128 + signal.SIGTERM
+        assert b"Traceback" not in stderr
+        with sqlite3.connect(catalog) as db:
+            [(status, error)] = db.execute("SELECT status, error FROM sync_runs").fetchall()
+        assert (status, error) == (
+            "interrupted",
+            "stopped by SystemExit before the run finished",
+        )
+
     def test_status_of_a_folder_it_cannot_read_says_so(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:

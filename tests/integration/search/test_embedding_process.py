@@ -141,6 +141,37 @@ def test_calls_while_the_new_child_starts_fail_at_once(embedder: ProcessEmbedder
     assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
 
 
+def test_a_restart_that_fails_is_tried_again_and_calls_fail_fast_meanwhile(
+    embedder: ProcessEmbedder,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import search.embedding_process as module
+
+    monkeypatch.setattr(module, "RESTART_FIRST_WAIT_S", 0.2)
+    broken = tmp_path / "model-broken"
+    embedder.embedder = HashEmbedder(fail_while=str(broken))
+    embedder.warm_up()
+    first = embedder.pid
+    assert first is not None
+    broken.touch()  # the model cannot load for a while
+    with caplog.at_level(logging.WARNING, logger="search.embedding_process"):
+        os.kill(first, signal.SIGKILL)
+        assert _until(lambda: "trying again in" in caplog.text)
+
+    assert embedder.restarting
+    started = time.monotonic()
+    with pytest.raises(EmbeddingUnavailable, match="restarting"):
+        embedder.embed(["x"], is_query=True)
+    assert time.monotonic() - started < 0.5
+
+    broken.unlink()  # the model loads again
+    _wait_for_restart(embedder)
+    assert embedder.pid not in (None, first)
+    assert embedder.embed(["x"], is_query=True) == HashEmbedder().embed(["x"], is_query=True)
+
+
 def test_close_during_a_restart_leaves_no_child(embedder: ProcessEmbedder) -> None:
     first = _kill_a_slow_starting_child(embedder)
     assert _until(lambda: embedder.pid not in (None, first))
