@@ -358,8 +358,9 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--allow-removals",
         action="store_true",
-        help="remove every stored record a source no longer lists, however many; by default a "
-        "run that would remove more than HOTLINE_SYNC_MAX_REMOVED_SHARE of them fails",
+        help="remove the stored records a source no longer lists, however many (a listing with "
+        "no records at all still removes nothing); by default a run that would remove more than "
+        "HOTLINE_SYNC_MAX_REMOVED_SHARE of them fails",
     )
     sync.set_defaults(func=cmd_sync)
 

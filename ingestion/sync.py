@@ -134,13 +134,15 @@ class SyncRunner:
             # An empty file or an empty answer is far likelier a broken source than one that
             # withdrew every record: removing them all would lose the knowledge base.
             raise ConnectorError(
-                f"{connector.name} listed no records; the {len(known)} stored from it are kept"
+                f"{connector.name} listed no records; the {len(known)} stored from it are kept "
+                "(a sync never empties a source, --allow-removals included)"
             )
         listed = {ref.source_id for ref in refs}
         gone = [k for source_id, k in known.items() if source_id not in listed]
         unknown = sum(1 for ref in refs if not ref.identified)
-        allowed = max(ALWAYS_REMOVABLE, int(self.max_removed_share * len(known)))
-        if len(gone) > allowed and not unknown:
+        # Compared as fractions, not rounded: 29 of 100 is within a share of 0.29.
+        too_many = len(gone) * 1_000_000 > round(self.max_removed_share * 1_000_000) * len(known)
+        if len(gone) > ALWAYS_REMOVABLE and too_many and not unknown:
             raise ConnectorError(
                 f"{connector.name} no longer lists {len(gone)} of the {len(known)} records "
                 f"stored from it, more than the {self.max_removed_share:.0%} a run may remove; "

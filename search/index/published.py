@@ -5,8 +5,8 @@ qdrant-edge lets one process open a shard directory. The writer (a sync, a reind
 ``<data_dir>/published/<generation>/`` and then names that generation in
 ``published/CURRENT``, written atomically. Each serving process copies the named generation
 into a private folder (``published/.readers/<pid>-…``, or a folder of the temporary directory
-where that cannot be written: the engine locks its write-ahead log, so two processes cannot open
-one folder either) and, at most every few seconds, looks whether
+that the process makes for itself where that cannot be written: the engine locks its write-ahead
+log, so two processes cannot open one folder either) and, at most every few seconds, looks whether
 ``CURRENT`` names a newer one; if so it copies and opens that and switches, so a nightly sync
 reaches the operators without a restart. Two generations are kept; private copies are removed
 when their reader closes them, or by the next reader when their process is gone.
@@ -14,7 +14,6 @@ when their reader closes them, or by the next reader when their process is gone.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -104,14 +103,6 @@ def _prune(published_root: Path, *, keep: str) -> None:
             shutil.rmtree(published_root / name, ignore_errors=True)
 
 
-def fallback_readers_dir(published_root: Path) -> Path:
-    """Where readers copy a generation when ``published/.readers`` cannot be written: a folder
-    of the temporary directory named after the published folder, so that each knowledge base
-    has its own."""
-    digest = hashlib.sha256(str(published_root.resolve()).encode()).hexdigest()[:16]
-    return Path(tempfile.gettempdir()) / f"hotline-readers-{digest}"
-
-
 def _remove_dead_readers(readers: Path) -> None:
     """Remove private copies whose process is gone (killed readers cannot clean up)."""
     if not readers.is_dir():
@@ -162,6 +153,7 @@ class PublishedIndex:
         self._index: HybridIndex | None = None
         self._private: Path | None = None
         self._retired: list[tuple[HybridIndex, Path]] = []
+        self._fallback: Path | None = None  # this reader's own temporary folder, if it needs one
         self._checked_at = 0.0
         _remove_dead_readers(published_root / READERS_DIR)
         self._refresh(force=True)
@@ -207,20 +199,23 @@ class PublishedIndex:
             return readers / name
         except OSError as exc:
             # A read-only mount, or a folder this process may not write: copy the generation
-            # under the temporary folder instead, so that a reader still reads.
+            # into a folder of the temporary directory that only this process made, and only
+            # its user may enter, so that no one else can put or change what it reads.
             shutil.rmtree(readers / name, ignore_errors=True)
-            fallback = fallback_readers_dir(self.published_root)
-            logger.warning("cannot copy the index under %s (%s); using %s", readers, exc, fallback)
+            reason = exc
         try:
-            fallback.mkdir(parents=True, exist_ok=True)
-            _remove_dead_readers(fallback)
-            shutil.copytree(source, fallback / name)
+            if self._fallback is None:
+                self._fallback = Path(tempfile.mkdtemp(prefix="hotline-readers-"))
+                logger.warning(
+                    "cannot copy the index under %s (%s); using %s", readers, reason, self._fallback
+                )
+            shutil.copytree(source, self._fallback / name)
         except OSError as exc:
-            shutil.rmtree(fallback / name, ignore_errors=True)
             raise IndexBackendError(
-                f"cannot copy the published index for reading, under {readers} or {fallback}: {exc}"
+                f"cannot copy the published index for reading, under {readers} or the "
+                f"temporary folder: {exc}"
             ) from exc
-        return fallback / name
+        return self._fallback / name
 
     def _close_retired(self) -> None:
         for index, private in self._retired:
@@ -294,3 +289,6 @@ class PublishedIndex:
                 self._retired.append((self._index, self._private))
             self._close_retired()
             self._index, self._private = None, None
+            if self._fallback is not None:
+                shutil.rmtree(self._fallback, ignore_errors=True)
+                self._fallback = None

@@ -586,6 +586,23 @@ class TestSyncRunner:
         assert (allowed.status, allowed.removed) == ("completed", 12)
         assert_holds_exactly(kb, expected_points(partial))
 
+    @pytest.mark.parametrize(("kept", "allowed"), [(71, True), (70, False)])
+    def test_run_removes_exactly_up_to_its_share(
+        self,
+        open_kb: Callable[..., KnowledgeBase],
+        tmp_path: Path,
+        kept: int,
+        allowed: bool,
+    ) -> None:
+        kb = open_kb(sync_max_removed_share=0.29)
+        records = [procedure_record(f"1.9003{n:02d}", f"Thủ tục số {n}") for n in range(100)]
+        sync_dump(kb, write_dump(tmp_path / "all.jsonl", records))
+
+        report = sync_dump(kb, write_dump(tmp_path / "fewer.jsonl", records[:kept]))
+
+        assert (report.status == "completed") is allowed, report.error
+        assert report.removed == (100 - kept if allowed else 0)
+
     def test_run_listing_failure_removes_nothing(self, kb: KnowledgeBase, tmp_path: Path) -> None:
         dump = write_dump(tmp_path / "dump.jsonl.gz", standard_records(), compress=True)
         sync_dump(kb, dump)
@@ -612,7 +629,10 @@ class TestSyncRunner:
         report = sync_dump(kb, write_dump(tmp_path / "empty.jsonl", lines))
 
         assert report.status == "failed"
-        assert report.error == "dvcqg-dump listed no records; the 5 stored from it are kept"
+        assert report.error == (
+            "dvcqg-dump listed no records; the 5 stored from it are kept (a sync never empties "
+            "a source, --allow-removals included)"
+        )
         assert (report.listed, report.removed) == (0, 0)
         assert_holds_exactly(kb, expected)
 

@@ -163,27 +163,26 @@ def _refuse_writes_under(monkeypatch: pytest.MonkeyPatch, folder: Path) -> None:
     monkeypatch.setattr(shutil, "copytree", copytree)
 
 
-def test_a_reader_that_cannot_write_beside_the_index_copies_it_under_the_temp_folder(
+def test_a_reader_that_cannot_write_beside_the_index_copies_it_into_a_private_temp_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from search.index.published import fallback_readers_dir
-
     settings = _synced_once(tmp_path)
-    monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
-    monkeypatch.setattr("tempfile.tempdir", None)  # read TMPDIR again
-    (tmp_path / "tmp").mkdir()
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    monkeypatch.setattr("tempfile.tempdir", str(temp))
     _refuse_writes_under(monkeypatch, settings.published_path)
 
     engine = SearchEngine.open(settings, with_embedder=False)
     try:
         assert engine.search("khai sinh", top_k=1).hits[0].code == "1.000001"
-        fallback = fallback_readers_dir(settings.published_path)
-        assert fallback.is_relative_to(tmp_path / "tmp")
-        assert len(list(fallback.iterdir())) == 1
+        [folder] = list(temp.iterdir())
+        assert folder.name.startswith("hotline-readers-") and not folder.is_symlink()
+        assert folder.stat().st_mode & 0o777 == 0o700  # its user's alone
+        assert len(list(folder.iterdir())) == 1
         assert "Read-only file system" in caplog.text
     finally:
         engine.close()
-    assert list(fallback.iterdir()) == []
+    assert list(temp.iterdir()) == []
 
 
 def test_a_reader_that_can_write_nowhere_says_where_it_tried(
