@@ -16,7 +16,7 @@ MAX_QUERY_CHARS = 2_000
 # National codes are "1.001193" (the catalogue's first digit runs from 1 to 6 today);
 # provincial ones add the province, as in "1.000948.H38". A comma for the first dot is a slip
 # of the keyboard ("1,001193"); six digits after it are no amount of money.
-PROCEDURE_CODE = re.compile(r"(?<![\d.,])([1-9])[.,](\d{6})(?:\.([A-Za-z]{1,3}\d{0,3}))?(?![\d])")
+PROCEDURE_CODE = re.compile(r"(?<![\d.])([1-9])[.,](\d{6})(?:\.([A-Za-z]{1,3}\d{0,3}))?(?![\d])")
 _EXPANSION_WEIGHT = 0.6
 
 
@@ -75,6 +75,11 @@ class QueryAnalyzer:
             for m in PROCEDURE_CODE.finditer(text)
         ]
         if not syllables(text) and not codes:
+            if any(c.isdigit() for c in text):
+                raise SearchError(
+                    "query has no words to search for, and no procedure code: codes are written "
+                    "like 1.001193, or 1.000948.H38 for a province's own"
+                )
             raise SearchError("query has no words to search for")
         unaccented = not has_diacritics(text) and len(syllables(text)) >= 2
         restored = text

@@ -357,6 +357,9 @@ class HybridRetriever:
                     hit = self._procedure_hit(national, query_filter)
             if hit is not None and all(h.doc_id != hit.doc_id for h in found):
                 found.append(hit)
+        # Exact matches first: a national procedure stands in for a provincial code only after
+        # the procedures the query names as they are.
+        found.sort(key=lambda hit: not hit.exact_code_match)
         return found, unknown
 
     def _procedure_hit(self, code: str, query_filter: IndexFilter | None) -> DocumentHit | None:

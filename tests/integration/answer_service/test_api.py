@@ -192,6 +192,24 @@ def test_a_provincial_form_of_a_national_code_lists_the_national_procedure_first
     assert codes_of(body).count(SWIFTLET) == 1
 
 
+def test_a_procedure_named_by_its_code_comes_before_a_national_stand_in(
+    client: TestClient,
+) -> None:
+    body = search(client, f"{SWIFTLET}.H21 {LIBRARY}")
+
+    assert codes_of(body)[:2] == [LIBRARY, SWIFTLET]
+    assert [h["exact_code_match"] for h in body["hits"][:2]] == [True, False]
+
+
+def test_digits_that_are_no_code_are_refused_with_how_codes_are_written(
+    client: TestClient,
+) -> None:
+    response = client.post("/v1/search", json={"query": "1.0011930"})
+
+    assert response.status_code == 422
+    assert "codes are written like 1.001193" in response.json()["detail"]
+
+
 def test_a_code_no_procedure_has_is_named_as_unknown(client: TestClient) -> None:
     body = search(client, "thủ tục 1.999999 giấy phép")
 
