@@ -55,7 +55,19 @@ _ASPECT_CUES: dict[Aspect, tuple[str, ...]] = {
 _SUBMITTING = re.compile(r"(?<!\w)nop (?:ho so|giay to)(?!\w)")
 
 
-def detect_aspects(question: str) -> list[Aspect]:
+# "... được không" ends many a question about something else ("làm online được không"): it
+# asks about conditions only when nothing else is asked; otherwise, if the procedure says
+# nothing of them, that is no news worth an answer's line.
+_WEAK_CUES = {Aspect.CONDITIONS: ("duoc khong", "co duoc")}
+
+
+def detect_aspects(question: str, *, weak: bool = True) -> list[Aspect]:
+    """What the question asks about; all the usual facts when it names none.
+
+    Args:
+        question: As the citizen wrote it.
+        weak: Also count the cues that often close a question about something else.
+    """
     text = fold_accents(clean_text(question)).lower()
     without_submitting = _SUBMITTING.sub(" ", text)
     found = [
@@ -67,6 +79,7 @@ def detect_aspects(question: str) -> list[Aspect]:
                 without_submitting if aspect is Aspect.DOCUMENTS else text,
             )
             for c in cues
+            if weak or c not in _WEAK_CUES.get(aspect, ())
         )
     ]
     return found or [Aspect.STEPS, Aspect.DOCUMENTS, Aspect.TIME, Aspect.FEE]
@@ -196,7 +209,9 @@ def compose_answer(
     if Aspect.RESULT in aspects and procedure.results:
         lines.append(f"Kết quả: {'; '.join(procedure.results)}.")
         cite(Section.RESULT, "; ".join(procedure.results), Aspect.RESULT)
-    missing = [a for a in aspects if a not in answered]
+    # An aspect asked only by a weak cue is not missing when the question asks something else.
+    strong = set(detect_aspects(question, weak=False)) if len(aspects) > 1 else set(aspects)
+    missing = [a for a in aspects if a not in answered and a in strong]
     if missing:
         labels = ", ".join(_ASPECT_LABELS[a] for a in missing)
         lines.append(f"Dữ liệu của thủ tục chưa có thông tin về: {labels}.")

@@ -198,6 +198,19 @@ class TestComposeAnswer:
         assert "chưa có thông tin về: điều kiện." in composed.text
         assert composed.missing == [Aspect.CONDITIONS] and composed.has_facts
 
+    def test_a_closing_duoc_khong_is_no_question_about_conditions_beside_another(self) -> None:
+        procedure = swiftlet_procedure()
+        procedure.conditions = ""
+        for method in procedure.submission_methods:
+            method.fees = []
+        composed = compose_answer(procedure, "có làm online được không, phí bao nhiêu")
+
+        assert Aspect.CONDITIONS in composed.aspects
+        assert composed.missing == [Aspect.FEE]
+        assert "chưa có thông tin về: phí, lệ phí." in composed.text
+        alone = compose_answer(procedure, "tôi có được cấp giấy phép này không")
+        assert alone.missing == [Aspect.CONDITIONS] and not alone.has_facts
+
     def test_methods_without_fees_or_times_do_not_answer_fee_or_time_questions(self) -> None:
         procedure = swiftlet_procedure()
         for method in procedure.submission_methods:
