@@ -30,7 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from ingestion.models import Procedure, RecordKind, utc_now
@@ -144,13 +144,22 @@ class Catalog:
 
     def __init__(self, database_url: str, *, read_only: bool = False) -> None:
         self.database_url = database_url
-        url = make_url(database_url)
+        try:
+            url = make_url(database_url)
+        except ArgumentError as exc:
+            raise ConfigurationError(
+                f"the catalog URL is not a database URL ({exc}); e.g. "
+                "postgresql+psycopg://user@host/db or sqlite:///path/catalog.sqlite"
+            ) from None
+        shown = url.render_as_string(hide_password=True)
         sqlite = url.get_backend_name() == "sqlite"
         connect_args: dict[str, object] = {"timeout": 30} if sqlite else {}
         if read_only and sqlite and url.database:
             url = url.set(database=f"file:{url.database}", query={"mode": "ro", "uri": "true"})
-        self._engine: Engine = create_engine(url, connect_args=connect_args)
-        shown = make_url(database_url).render_as_string(hide_password=True)
+        try:
+            self._engine: Engine = create_engine(url, connect_args=connect_args)
+        except (ArgumentError, ImportError) as exc:  # an unknown dialect, a missing driver
+            raise ConfigurationError(f"cannot use the catalog {shown}: {exc}") from None
         try:
             if read_only:
                 missing = {KnowledgeRecordRow.__tablename__, SyncRunRow.__tablename__} - set(

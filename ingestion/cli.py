@@ -170,16 +170,25 @@ def cmd_status(args: argparse.Namespace) -> int:
         if settings.index_backend == "edge":
             # What serving processes read: the published generation, counted when published.
             generation = current_generation(settings.published_path)
-            manifest = current_manifest(settings.published_path)
             status["generation"] = generation
-            status["points"] = manifest.get("points") if manifest else None
-            if generation is None:
-                status["index"] = f"no published index under {settings.published_path}"
-            elif manifest is None:
-                status["index"] = (
-                    f"generation {generation} was published without its point count; the next "
-                    "sync that changes something records it"
-                )
+            status["points"] = None
+            try:
+                manifest = current_manifest(settings.published_path)
+            except PlatformError as exc:
+                status["index"] = exc.detail
+            else:
+                points = manifest.get("points") if manifest else None
+                if isinstance(points, int) and not isinstance(points, bool) and points >= 0:
+                    status["points"] = points
+                if generation is None:
+                    status["index"] = f"no published index under {settings.published_path}"
+                elif manifest is None:
+                    status["index"] = (
+                        f"generation {generation} was published without its point count; the "
+                        "next sync that changes something records it"
+                    )
+                elif status["points"] is None:
+                    status["index"] = f"the manifest of {generation} holds no point count"
         else:
             try:
                 engine = SearchEngine.open(settings, with_embedder=False)

@@ -79,7 +79,11 @@ def current_generation(published_root: Path) -> str | None:
 
 def current_manifest(published_root: Path) -> dict[str, object] | None:
     """What the current generation's writer recorded of it; None when no generation is
-    current or it was published without a manifest. Reads files only."""
+    current or it was published without a manifest. Reads files only.
+
+    Raises:
+        IndexBackendError: the manifest is there but unreadable.
+    """
     generation = current_generation(published_root)
     if generation is None:
         return None
@@ -90,8 +94,10 @@ def current_manifest(published_root: Path) -> dict[str, object] | None:
     try:
         manifest = json.loads(text)
     except ValueError:
-        return None
-    return manifest if isinstance(manifest, dict) else None
+        manifest = None
+    if not isinstance(manifest, dict):
+        raise IndexBackendError(f"{generation}/{MANIFEST_FILE} is not a manifest a sync wrote")
+    return manifest
 
 
 def _prune(published_root: Path, *, keep: str) -> None:

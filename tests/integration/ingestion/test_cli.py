@@ -233,6 +233,51 @@ class TestErrors:
         assert "Traceback" not in run.stderr
         assert a_file.read_text(encoding="utf-8") == "ghi chú"
 
+    @pytest.mark.parametrize(
+        ("url", "message"),
+        [
+            ("notaurl", "the catalog URL is not a database URL"),
+            ("mysql://someone:s3cret@127.0.0.1/x", "cannot use the catalog mysql://someone:***@"),
+            ("postgresql+nosuch://x@127.0.0.1/y", "cannot use the catalog postgresql+nosuch://"),
+        ],
+    )
+    def test_a_catalog_url_that_cannot_work_is_refused(
+        self, tmp_path: Path, url: str, message: str
+    ) -> None:
+        run = hotline("--data-dir", str(tmp_path), "status", env={"HOTLINE_DATABASE_URL": url})
+
+        assert run.returncode == 2
+        assert message in run.stderr
+        assert "Traceback" not in run.stderr and "s3cret" not in run.stderr
+
+    @pytest.mark.parametrize(
+        ("manifest", "index"),
+        [
+            ("[1, 2]", "is not a manifest a sync wrote"),
+            ('{"points": "lots"}', "holds no point count"),
+            ('{"points": -3}', "holds no point count"),
+        ],
+    )
+    def test_status_of_a_generation_with_a_broken_manifest_says_so(
+        self, synced: Synced, tmp_path: Path, manifest: str, index: str
+    ) -> None:
+        import shutil
+
+        from search.index.published import current_generation
+
+        copy = tmp_path / "copy"
+        shutil.copytree(synced.data_dir, copy)
+        generation = current_generation(copy / "published")
+        assert generation is not None
+        (copy / "published" / generation / "manifest.json").write_text(manifest, "utf-8")
+
+        run = hotline("--data-dir", str(copy), "status")
+
+        assert run.returncode == 0, run.stderr
+        status = json.loads(run.stdout)
+        assert status["points"] is None
+        assert index in status["index"]
+
     def test_status_of_a_generation_published_without_a_manifest_says_so(
         self, synced: Synced, tmp_path: Path
     ) -> None:
