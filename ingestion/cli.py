@@ -13,6 +13,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -243,12 +244,32 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _check_serving_stores(settings: Settings) -> None:
+    """The service writes its tickets and its quality review beside the knowledge base unless
+    told otherwise: on a folder it cannot write, say so before anything starts."""
+    from answer_service.settings import AnswerSettings
+    from tickets.settings import TicketSettings
+
+    if AnswerSettings().quality_database_url and TicketSettings().database_url:
+        return
+    try:
+        with tempfile.NamedTemporaryFile(dir=settings.ensure_data_dir(), prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        raise ConfigurationError(
+            f"cannot write to {settings.data_dir} ({exc.strerror or exc}), where the service "
+            "keeps its tickets and its quality review: serve a copy it may write, or set "
+            "HOTLINE_TICKETS_DATABASE_URL and HOTLINE_QUALITY_DATABASE_URL to databases it may"
+        ) from exc
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from answer_service.main import create_app
 
     settings = _settings(args)
+    _check_serving_stores(settings)
     if args.workers > 1:
         # Worker processes build their own app from the environment; each reads its own
         # private copy of the published index and loads its own embedder.

@@ -372,6 +372,26 @@ class TestErrors:
             "stopped by SystemExit before the run finished",
         )
 
+    def test_serve_on_a_folder_it_cannot_write_says_so_before_starting(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        import errno
+
+        from ingestion.cli import main
+
+        def read_only(*args: object, **kwargs: object) -> object:
+            raise OSError(errno.EROFS, "Read-only file system")
+
+        monkeypatch.setattr("tempfile.NamedTemporaryFile", read_only)
+        for name in ("HOTLINE_QUALITY_DATABASE_URL", "HOTLINE_TICKETS_DATABASE_URL"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HOTLINE_DATA_DIR", str(tmp_path))  # main() sets it; restored after
+
+        assert main(["--data-dir", str(tmp_path), "serve", "--port", "18799"]) == 2
+        err = capsys.readouterr().err
+        assert f"cannot write to {tmp_path} (Read-only file system)" in err
+        assert "HOTLINE_TICKETS_DATABASE_URL and HOTLINE_QUALITY_DATABASE_URL" in err
+
     def test_status_of_a_folder_it_cannot_read_says_so(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
     ) -> None:
