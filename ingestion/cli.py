@@ -139,8 +139,6 @@ def cmd_status(args: argparse.Namespace) -> int:
     it works on a read-only copy and beside a running sync."""
     from ingestion.catalog import Catalog
     from ingestion.knowledge_base import WriterLock
-    from search.engine import SearchEngine
-    from search.index.published import current_generation, current_manifest
 
     settings = _settings(args)
     try:
@@ -168,41 +166,47 @@ def cmd_status(args: argparse.Namespace) -> int:
             }
         finally:
             catalog.close()
-        if settings.index_backend == "edge":
-            # What serving processes read: the published generation, counted when published.
-            generation = current_generation(settings.published_path)
-            status["generation"] = generation
-            status["points"] = None
-            try:
-                manifest = current_manifest(settings.published_path)
-            except PlatformError as exc:
-                status["index"] = exc.detail
-            else:
-                points = manifest.get("points") if manifest else None
-                if isinstance(points, int) and not isinstance(points, bool) and points >= 0:
-                    status["points"] = points
-                if generation is None:
-                    status["index"] = f"no published index under {settings.published_path}"
-                elif manifest is None:
-                    status["index"] = (
-                        f"generation {generation} was published without its point count; the "
-                        "next sync that changes something records it"
-                    )
-                elif status["points"] is None:
-                    status["index"] = f"the manifest of {generation} holds no point count"
-        else:
-            try:
-                engine = SearchEngine.open(settings, with_embedder=False)
-            except PlatformError as exc:
-                status["points"] = None
-                status["index"] = exc.detail
-            else:
-                status["points"] = engine.index.count()
-                engine.close()
+        status |= _index_status(settings)
     except OSError as exc:
         raise ConfigurationError(f"cannot read {settings.data_dir}: {exc}") from exc
     print(json.dumps(status, ensure_ascii=False, indent=2, default=str))
     return 0
+
+
+def _index_status(settings: Settings) -> dict[str, object]:
+    """The points serving processes read; for the embedded index, the published generation's,
+    as its manifest counted them (opening a copy of it would write beside it)."""
+    from search.engine import SearchEngine
+    from search.index.published import current_generation, current_manifest
+
+    if settings.index_backend != "edge":
+        try:
+            engine = SearchEngine.open(settings, with_embedder=False)
+        except PlatformError as exc:
+            return {"points": None, "index": exc.detail}
+        try:
+            return {"points": engine.index.count()}
+        finally:
+            engine.close()
+    generation = current_generation(settings.published_path)
+    found: dict[str, object] = {"generation": generation, "points": None}
+    try:
+        manifest = current_manifest(settings.published_path)
+    except PlatformError as exc:
+        return found | {"index": exc.detail}
+    points = manifest.get("points") if manifest else None
+    if isinstance(points, int) and not isinstance(points, bool) and points >= 0:
+        found["points"] = points
+    if generation is None:
+        found["index"] = f"no published index under {settings.published_path}"
+    elif manifest is None:
+        found["index"] = (
+            f"generation {generation} was published without its point count; the next sync "
+            "that changes something records it"
+        )
+    elif found["points"] is None:
+        found["index"] = f"the manifest of {generation} holds no point count"
+    return found
 
 
 def cmd_query(args: argparse.Namespace) -> int:

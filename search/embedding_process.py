@@ -101,8 +101,7 @@ class ProcessEmbedder:
         self.query_path = ""
         self._restart: threading.Thread | None = None
         self._restart_lock = threading.Lock()
-        self._closed = False
-        self._closing = threading.Event()  # wakes a restart waiting between two attempts
+        self._closed = threading.Event()  # also wakes a restart waiting between two attempts
 
     @property
     def dimension(self) -> int:
@@ -166,8 +165,7 @@ class ProcessEmbedder:
         """Stop the child. A call stuck on a hung child ends too: the child is killed first,
         without waiting for the lock that call holds; so does a child still starting."""
         with self._restart_lock:
-            self._closed = True
-            self._closing.set()
+            self._closed.set()
         process = self._process
         if process is not None and self._lock.locked():
             process.kill()
@@ -179,7 +177,7 @@ class ProcessEmbedder:
 
     def _restart_in_background(self) -> None:
         with self._restart_lock:
-            if self._closed or self.restarting:
+            if self._closed.is_set() or self.restarting:
                 return
             self._restart = threading.Thread(
                 target=self._start_again, name="embedding-restart", daemon=True
@@ -191,21 +189,21 @@ class ProcessEmbedder:
         fast meanwhile (``restarting``), so that a model that keeps dying costs no search
         more than its lexical answer."""
         wait = RESTART_FIRST_WAIT_S
-        while not self._closed:
+        while not self._closed.is_set():
             try:
                 with self._lock:
-                    if not self._closed:
+                    if not self._closed.is_set():
                         self._ensure_child()
                 return
             except Exception as exc:  # noqa: BLE001 - logged, and tried again
-                if self._closed:  # a close stops a child that is starting: no news
+                if self._closed.is_set():  # a close stops a child that is starting: no news
                     return
                 logger.warning(
                     "the embedding process could not be started again (%s); trying again in %.0f s",
                     exc,
                     wait,
                 )
-            if self._closing.wait(wait):
+            if self._closed.wait(wait):
                 return
             wait = min(wait * 2, RESTART_LONGEST_WAIT_S)
 

@@ -224,8 +224,8 @@ class HybridRetriever:
             try:
                 vector = embedding.result(timeout=DENSE_WAIT_S)
             except EmbeddingUnavailable as exc:
-                # The model's process died; the next query starts a new one. This query is
-                # answered from the lexical lists rather than not at all.
+                # The model's process died or is starting again; this query is answered from
+                # the lexical lists rather than not at all.
                 logger.warning("no dense list for this query: %s", exc)
             except TimeoutError:
                 # A model that hangs is killed after its call timeout (30 s); an operator

@@ -149,7 +149,7 @@ class SynonymDictionary:
         self._abbreviations_any_case = [
             (e, _pattern(clean_text(e.term))) for e in self.entries if is_abbreviation(e.term)
         ]
-        self._spelled: dict[tuple[str, bool], str] = {}  # after the patterns: see spell_out
+        self._spelled: dict[str, str] = {}  # after the patterns: see spell_out
 
     @classmethod
     def load(cls, path: Path | None = None) -> SynonymDictionary:
@@ -271,27 +271,20 @@ class SynonymDictionary:
         """Each capital-letter abbreviation with the words the index spells it out as."""
         return {entry.term: entry.means[0] for entry, _ in self._abbreviations}
 
-    def spell_out(self, text: str, *, any_case: bool = False) -> str:
-        """``text`` with each capital-letter abbreviation replaced by its first meaning.
-
-        Args:
-            text: A name, a document or a query.
-            any_case: Also where the abbreviation is written in small letters, as queries
-                typed in haste write it ("doi gplx").
-        """
+    def spell_out(self, text: str) -> str:
+        """``text`` with each capital-letter abbreviation replaced by its first meaning."""
         # A result made with old patterns must not land in a reloaded dictionary's cache. The
         # cache is read first and _compile replaces it last, so a new cache comes with new
         # patterns.
-        cache = self._spelled
-        abbreviations = self._abbreviations_any_case if any_case else self._abbreviations
-        spelled = cache.get((text, any_case))
+        cache, abbreviations = self._spelled, self._abbreviations
+        spelled = cache.get(text)
         if spelled is not None:
             return spelled
         spelled = clean_text(text)
         for entry, pattern in abbreviations:
             spelled = pattern.sub(lambda _, words=entry.means[0]: words, spelled)
         if len(cache) < 16_384:
-            cache[(text, any_case)] = spelled
+            cache[text] = spelled
         return spelled
 
     def abbreviations_spelled(self, text: str) -> tuple[str, list[tuple[int, int, str]]]:
