@@ -8,8 +8,9 @@ alone and the lexical lists alone.
 
 The dev questions are what the retrieval was tuned on, and so are the tuning sets:
 ``eval_data/tuning-questions.jsonl`` (160 questions, 20 of them for routing),
-``eval_data/tuning-questions-3.jsonl`` (150, 20 for routing) and
-``eval_data/tuning-questions-4.jsonl`` (150, 20 for routing), each written, like the held-out
+``eval_data/tuning-questions-3.jsonl`` (150, 20 for routing),
+``eval_data/tuning-questions-4.jsonl`` (150, 20 for routing) and
+``eval_data/tuning-questions-5.jsonl`` (150, 20 for routing), each written, like the held-out
 set, without sight of any other question or of the code, and only then read for kinds of
 failure. A set's figure as first measured says how well the work before it generalized; after
 that, it is a dev set. Two sets measure the retrieval on questions it was not tuned on: the
@@ -42,6 +43,7 @@ HELDOUT_QUESTIONS = Path(__file__).parent / "eval_data" / "heldout-questions.jso
 TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions.jsonl"
 THIRD_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-3.jsonl"
 FOURTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-4.jsonl"
+FIFTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-5.jsonl"
 _ORDINALS = ("second", "third", "fourth", "fifth")
 
 
@@ -317,7 +319,12 @@ def main(argv: list[str] | None = None) -> int:
         "--tuning",
         type=Path,
         nargs="*",
-        default=[TUNING_QUESTIONS, THIRD_TUNING_QUESTIONS, FOURTH_TUNING_QUESTIONS],
+        default=[
+            TUNING_QUESTIONS,
+            THIRD_TUNING_QUESTIONS,
+            FOURTH_TUNING_QUESTIONS,
+            FIFTH_TUNING_QUESTIONS,
+        ],
         help="sets written blind, then used like the dev questions",
     )
     parser.add_argument("--output", type=Path, help="also write the Markdown here")

@@ -110,6 +110,9 @@ CUES: dict[Route, dict[str, float]] = {
         "mắc kẹt": 3,
         "bị kẹt": 2,
         "kẹt trên": 2,
+        # A lift stuck with people in it: "kẹt giữa tầng", "kẹt trong thang máy".
+        "kẹt giữa": 2,
+        "kẹt trong": 2,
         "lũ": 1.5,
         "nước dâng": 2,
         "đuối nước": 3,
@@ -238,6 +241,10 @@ CUES: dict[Route, dict[str, float]] = {
         "ai sửa": 1.5,
         "bật gốc": 2.5,
         "gãy đổ": 2,
+        # A tree leaning over a road before it falls: "cây bị bão làm nghiêng, sắp đổ".
+        "nghiêng": 1,
+        "sắp đổ": 1.5,
+        "cây xanh": 1,
         "chắn ngang": 1.5,
         "ống nước": 1.5,
         "ống nước vỡ": 1.5,
@@ -266,6 +273,9 @@ CUES: dict[Route, dict[str, float]] = {
         "tỷ số": 3,
         "đá với": 3,
         "có mưa": 2.5,
+        # Folded, "co mua" is also "có mua" (to buy); with "trời" it is the weather.
+        "trời có mưa": 2.5,
+        "trời mưa": 2.5,
         "đi chơi": 1,
         "tâm sự": 3,
         "buồn quá": 2,
@@ -472,7 +482,10 @@ NOT_AFTER = {
     # Folded, "vui chơi, giải trí dưới nước", "hoạt động dưới nước", "công trình dưới nước"
     # read "duoi nuoc".
     "đuối nước": ("trí", "động", "trình", "dụng", "việc"),
-    "cháy": ("nước", "máu"),
+    # Folded, "để chạy xe" (to drive for a living) reads "de chay xe"; "ra khỏi", "thoát
+    # khỏi" (to leave) read "ra khoi", "thoat khoi".
+    "cháy": ("nước", "máu", "để"),
+    "khói": ("ra", "rời", "thoát", "tránh"),
     "đang cháy": ("nước",),
     "súng": ("bổ",),
     "bị đâm": ("thiết",),

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 NAME_MATCH_LIST = "name_match"
 VARIANT_PENALTY = "variant_penalty"  # what the variant markers took off the name's coverage
 SUBJECT_PENALTY = "subject_penalty"  # what being for organisations or foreigners only took off
+SITUATION_FIT = 1.0  # what a sibling gains in its family for stating the question's case
 _ABROAD_MARKERS = frozenset({"yếu tố nước ngoài", "ở nước ngoài"})
 # What a name excepts, "(trừ …)" or ", trừ …": never the "trừ" of "khấu trừ" or "miễn trừ".
 _EXCLUSION = re.compile(
@@ -137,9 +138,10 @@ def rerank_by_name(
         unsaid: What each marker of a name that the query does not say takes off its share.
         missing: What each marker the query says, and a sibling has, takes off a name without it.
         siblings_by_variant: After the fusion, siblings in the head (names with the same base,
-            ``VariantMarkers.of_name(...).base``) whose markers the query weighs differently
-            trade places so that the one that fits best takes the best place any of them has;
-            other procedures keep theirs.
+            ``VariantMarkers.of_name(...).base``) whose markers the query weighs differently,
+            or of which some state the case the query states ("trong trường hợp … bị mất",
+            ``VariantMarkers.situations_of``), trade places so that the one that fits best
+            takes the best place any of them has; other procedures keep theirs.
         organisation_only: What a procedure whose subjects are all organisations, or officials
             acting for one, takes off its share when the query does not speak for a body.
         for_organisation: Whether it does (``search.text.subjects.speaks_for_organisation``).
@@ -215,12 +217,16 @@ def rerank_by_name(
     ]
     rescored.sort(key=lambda h: -h.score)  # stable: equal scores keep the fused order
     if siblings_by_variant and variants is not None:
-        rescored = _siblings_by_fit(rescored, variants)
+        rescored = _siblings_by_fit(rescored, variants, said.situations)
     return rescored + tail
 
 
-def _siblings_by_fit(hits: list[DocumentHit], variants: VariantMarkers) -> list[DocumentHit]:
-    """Within each family of siblings whose penalties differ, order by name fit.
+def _siblings_by_fit(
+    hits: list[DocumentHit], variants: VariantMarkers, situations: frozenset[str]
+) -> list[DocumentHit]:
+    """Within each family of siblings whose penalties differ, or of which some state a case
+    the question states (``situations``) and others do not, order by name fit, a stated case
+    counting ``SITUATION_FIT``.
 
     The family's members keep the set of places they hold, with the scores of those places;
     who holds which changes, so that the scores still fall from the first hit to the last.
@@ -238,9 +244,14 @@ def _siblings_by_fit(hits: list[DocumentHit], variants: VariantMarkers) -> list[
             hits[p].list_scores[VARIANT_PENALTY] + hits[p].list_scores[SUBJECT_PENALTY]
             for p in places
         }
-        if len(penalties) < 2:
+        # The case a name states ("trong trường hợp … bị mất") that the question states too.
+        fits_case = {p: bool(variants.situations_of(hits[p].title) & situations) for p in places}
+        if len(penalties) < 2 and len(set(fits_case.values())) < 2:
             continue
-        best_first = sorted(places, key=lambda p: (-hits[p].list_scores[NAME_MATCH_LIST], p))
+        best_first = sorted(
+            places,
+            key=lambda p: (-hits[p].list_scores[NAME_MATCH_LIST] - SITUATION_FIT * fits_case[p], p),
+        )
         for place, member in zip(places, best_first, strict=True):
             ordered[place] = hits[member].model_copy(update={"score": hits[place].score})
     return ordered

@@ -231,23 +231,32 @@ class SynonymDictionary:
             candidates += [(e, p, folded) for e, p in self._folded if not has_diacritics(e.term)]
         else:
             candidates = [(e, p, cleaned) for e, p in self._folded]
+        # A term may hold an abbreviation's words: "mua bhyt hộ gia đình" says "mua bảo hiểm
+        # y tế" once "bhyt" is spelled out.
+        spelled, spans = self.abbreviations_spelled(cleaned)
+        if spans:
+            spelled = spelled.lower() if accented else fold_accents(spelled).lower()
+            pool = self._accented if accented else self._folded
+            candidates += [(e, p, spelled) for e, p in pool]
         runs: dict[str, set[tuple[str, ...]]] = {}
         found: list[str] = []
-        words: list[str] | None = None
+        words: dict[str, list[str]] = {}
         for entry, term, haystack in candidates:
             if haystack not in runs:
                 runs[haystack] = _word_runs(haystack, self._longest)
             if not term.found_in(haystack, runs[haystack]):
                 continue
             if fits is not None and not accented and term.words and has_diacritics(entry.term):
-                words = words if words is not None else _WORD.findall(haystack)
+                if haystack not in words:
+                    words[haystack] = _WORD.findall(haystack)
+                said = words[haystack]
                 reading = tuple(clean_text(entry.term).lower().split(" "))
                 starts = [
                     i
-                    for i in range(len(words) - len(term.words) + 1)
-                    if tuple(words[i : i + len(term.words)]) == term.words
+                    for i in range(len(said) - len(term.words) + 1)
+                    if tuple(said[i : i + len(term.words)]) == term.words
                 ]
-                if starts and not any(fits(words, i, reading) for i in starts):
+                if starts and not any(fits(said, i, reading) for i in starts):
                     continue
             found.extend(m for m in entry.means if m not in found)
         return found

@@ -132,10 +132,12 @@ class QueryVariants:
             worse match.
         maybe: ``surely`` and what the question may say when read without diacritics: a name
             with none of them costs nothing.
+        situations: The situations the question says, with diacritics (``situations_of``).
     """
 
     surely: frozenset[str]
     maybe: frozenset[str]
+    situations: frozenset[str] = frozenset()
 
 
 class VariantMarkers:
@@ -152,6 +154,10 @@ class VariantMarkers:
         qualifiers: Marked qualifiers, looked for anywhere in a name outside parentheses.
         head_ends: Words that end the head of a name ("đối với", "cho", ...).
         implied_by: What a question says, mapped to the markers it implies.
+        situations: Situations that tell siblings of one base apart where the name states the
+            case it covers ("Cấp lại chứng chỉ … (trong trường hợp chứng chỉ bị mất …)" beside
+            "… (trong trường hợp chứng chỉ cũ đã hết hạn …)"), each with the words a citizen
+            says it in.
     """
 
     def __init__(
@@ -161,6 +167,7 @@ class VariantMarkers:
         qualifiers: list[str],
         head_ends: list[str],
         implied_by: dict[str, list[str]],
+        situations: dict[str, list[str]] | None = None,
     ) -> None:
         known = set(actions) | set(qualifiers)
         unknown = sorted({m for marks in implied_by.values() for m in marks} - known)
@@ -176,7 +183,12 @@ class VariantMarkers:
         self._accented = markers + self._triggers
         # Folded forms of the markers only: a folded trigger ("mat", "bo") says too much.
         self._folded = [(m, tuple(fold_accents(x) for x in s)) for m, s in markers]
-        self._longest = max((len(s) for _, s in self._accented), default=1)
+        self._situations = [
+            (situation, _syllables(word))
+            for situation, words in (situations or {}).items()
+            for word in [situation, *words]
+        ]
+        self._longest = max((len(s) for _, s in self._accented + self._situations), default=1)
         self.of_name = lru_cache(maxsize=_NAME_CACHE_SIZE)(self._of_name)
 
     @classmethod
@@ -189,6 +201,9 @@ class VariantMarkers:
                 qualifiers=[str(q) for q in data["qualifiers"]],
                 head_ends=[str(w) for w in data["head_ends"]],
                 implied_by={str(k): [str(m) for m in v] for k, v in data["implied_by"].items()},
+                situations={
+                    str(k): [str(w) for w in v] for k, v in data.get("situations", {}).items()
+                },
             )
         except FileNotFoundError as exc:
             raise ConfigurationError(f"variant markers {source} do not exist") from exc
@@ -264,17 +279,29 @@ class VariantMarkers:
         """The markers that ``texts`` (a question, its restoration, its expansions) say."""
         surely: set[str] = set()
         maybe: set[str] = set()
+        situations: set[str] = set()
         for text in texts:
             sylls = _syllables(text)
             if has_diacritics(text):
                 runs = _runs(sylls, self._longest)
                 surely |= _outermost(sylls, [(m, s) for m, s in self._markers if s in runs])
                 surely.update(m for m, s in self._triggers if s in runs)
+                situations.update(w for w, s in self._situations if s in runs)
             else:
                 folded = tuple(fold_accents(s) for s in sylls)
                 runs = _runs(folded, self._longest)
                 maybe |= _outermost(folded, [(m, s) for m, s in self._folded if s in runs])
-        return QueryVariants(surely=frozenset(surely), maybe=frozenset(surely | maybe))
+        return QueryVariants(
+            surely=frozenset(surely),
+            maybe=frozenset(surely | maybe),
+            situations=frozenset(situations),
+        )
+
+    def situations_of(self, name: str) -> frozenset[str]:
+        """The situations a name states, in its parentheses too: "Cấp lại giấy phép (trong
+        trường hợp Giấy phép bị mất, bị rách)" states "mất" and "hỏng"."""
+        runs = _runs(_syllables(name), self._longest)
+        return frozenset(w for w, s in self._situations if s in runs)
 
     def unsaid(self, name: str, query: QueryVariants) -> int:
         """How many of the name's markers the question does not say, even read loosely."""

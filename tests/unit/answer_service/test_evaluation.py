@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from answer_service.evaluation import (
+    FIFTH_TUNING_QUESTIONS,
     FOURTH_TUNING_QUESTIONS,
     HELDOUT_QUESTIONS,
     THIRD_TUNING_QUESTIONS,
@@ -97,6 +98,7 @@ def test_each_tuning_set_gets_its_own_row_before_the_held_out_one() -> None:
         (TUNING_QUESTIONS, 160, {"formal", "colloquial", "no_diacritics", "chat"}),
         (THIRD_TUNING_QUESTIONS, 150, {"formal", "colloquial", "unaccented", "chat"}),
         (FOURTH_TUNING_QUESTIONS, 150, {"formal", "colloquial", "unaccented", "chat"}),
+        (FIFTH_TUNING_QUESTIONS, 150, {"formal", "colloquial", "unaccented", "chat"}),
     ],
 )
 def test_the_tuning_questions_are_well_formed(path: Path, count: int, styles: set[str]) -> None:

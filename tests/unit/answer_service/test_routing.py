@@ -400,3 +400,23 @@ def test_kinds_of_question_a_second_reviewer_sent_stay_procedures(message: str) 
 )
 def test_their_emergency_twins_stay_emergencies(message: str, route: Route) -> None:
     assert classify_route(message).route is route
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        (
+            "thang máy chung cư kẹt giữa tầng, hai người ở trong gần 30 phút rồi",
+            Route.EMERGENCY_114,
+        ),
+        ("thang may ket giua tang, 2 nguoi o trong gan 30p r ko ai mo dc", Route.EMERGENCY_114),
+        ("cây xanh trước cổng trường bị bão làm nghiêng, sắp đổ ra đường", Route.INCIDENT_REPORT),
+        ("mai o Ha Noi troi co mua khong ban", Route.OUT_OF_DOMAIN),
+        # Folded, "ra khỏi" is "ra khoi" (smoke, "khói"), "để chạy xe" "de chay xe" (a fire).
+        ("muon lam don ra khoi dien ho can ngheo ngay giua nam", Route.PROCEDURE),
+        ("muon doi bang lai quan doi sang bang thuong de chay xe dich vu", Route.PROCEDURE),
+        ("nha ben canh boc khoi den, chay lan sang nha toi roi", Route.EMERGENCY_114),
+    ],
+)
+def test_kinds_of_message_seen_in_the_fifth_question_set(message: str, route: Route) -> None:
+    assert classify_route(message).route is route

@@ -15,7 +15,7 @@ import pytest
 from search.errors import ConfigurationError
 from search.name_match import rerank_by_name
 from search.retrieval import DocumentHit
-from search.text.variants import VariantMarkers
+from search.text.variants import DEFAULT_VARIANTS_PATH, VariantMarkers
 from tests.unit.search.test_name_match_rerank import hits_of, titles
 
 REISSUE = "Cấp lại chứng chỉ hành nghề hoạt động xây dựng"
@@ -23,6 +23,16 @@ NEW = "Cấp mới chứng chỉ hành nghề hoạt động xây dựng"
 CONVERT = "Cấp chuyển đổi chứng chỉ hành nghề hoạt động xây dựng"
 BIRTH = "Thủ tục đăng ký khai sinh"
 BIRTH_FOREIGN = "Thủ tục đăng ký khai sinh có yếu tố nước ngoài"
+ONLINE = "Khai báo tạm trú cho người nước ngoài tại Việt Nam qua Trang thông tin điện tử"
+ON_PAPER = "Khai báo tạm trú cho người nước ngoài tại Việt Nam bằng Phiếu khai báo tạm trú"
+LOST_CASE = (
+    "Cấp lại chứng chỉ hành nghề môi giới bất động sản (trong trường hợp chứng chỉ bị cháy, bị "
+    "mất, bị rách, bị hủy hoại do thiên tai hoặc lý do bất khả kháng khác)"
+)
+EXPIRED_CASE = (
+    "Cấp lại chứng chỉ hành nghề môi giới bất động sản (trong trường hợp chứng chỉ cũ đã hết hạn "
+    "hoặc gần hết hạn)"
+)
 
 
 @pytest.fixture(scope="module")
@@ -267,6 +277,84 @@ class TestSiblings:
     )
     def test_siblings_share_a_base(self, variants: VariantMarkers, name: str, sibling: str) -> None:
         assert variants.of_name(name).base == variants.of_name(sibling).base
+
+    @pytest.mark.parametrize(
+        ("question", "first"),
+        [
+            ("nhà có khách nước ngoài thuê, khai báo tạm trú qua mạng được không", ONLINE),
+            ("khai bao tam tru cho khach tay online o dau", ONLINE),
+            ("khai báo tạm trú cho người nước ngoài ở đâu", ON_PAPER),
+        ],
+    )
+    def test_saying_online_means_the_online_sibling(
+        self, variants: VariantMarkers, question: str, first: str
+    ) -> None:
+        analyzed = [question]
+        if question.isascii():  # as the retriever reads it: restored too
+            analyzed.append("khai báo tạm trú cho khách tây online ở đâu")
+        for order in ([ONLINE, ON_PAPER], [ON_PAPER, ONLINE]):
+            reranked = rerank_by_name(
+                hits_of(order),
+                analyzed,
+                weight=2.0,
+                depth=10,
+                rrf_k=10,
+                variants=variants,
+                siblings_by_variant=True,
+            )
+            assert titles(reranked)[0] == first, order
+
+    def test_a_name_states_its_case_in_parentheses_too(self, variants: VariantMarkers) -> None:
+        assert variants.situations_of(LOST_CASE) == {"mất", "hỏng"}
+        assert variants.situations_of(EXPIRED_CASE) == {"hết hạn"}
+        assert variants.situations_of("Cấp lại Giấy chứng nhận do bị mất") == {"mất"}
+        assert variants.situations_of(REISSUE) == frozenset()
+
+    @pytest.mark.parametrize(
+        ("question", "first"),
+        [
+            ("em lỡ làm mất chứng chỉ môi giới bđs rồi, xin cấp lại thế nào", LOST_CASE),
+            ("chứng chỉ môi giới bất động sản của tôi sắp hết hạn, xin lại ở đâu", EXPIRED_CASE),
+        ],
+    )
+    def test_the_sibling_stating_the_question_case_goes_first(
+        self, variants: VariantMarkers, question: str, first: str
+    ) -> None:
+        for order in ([LOST_CASE, EXPIRED_CASE], [EXPIRED_CASE, LOST_CASE]):
+            reranked = rerank_by_name(
+                hits_of([*order, "Chứng thực bản sao"]),
+                [question],
+                weight=2.0,
+                depth=10,
+                rrf_k=10,
+                variants=variants,
+                siblings_by_variant=True,
+            )
+            assert titles(reranked)[0] == first, order
+
+    def test_a_question_stating_no_case_is_ranked_as_without_cases(
+        self, variants: VariantMarkers
+    ) -> None:
+        data = json.loads(DEFAULT_VARIANTS_PATH.read_text(encoding="utf-8"))
+        del data["situations"]
+        without_cases = VariantMarkers(**{k: v for k, v in data.items() if k != "description"})
+        question = "xin cấp lại chứng chỉ môi giới bất động sản"
+        for order in ([LOST_CASE, EXPIRED_CASE], [EXPIRED_CASE, LOST_CASE]):
+            ranked = {
+                markers: titles(
+                    rerank_by_name(
+                        hits_of(order),
+                        [question],
+                        weight=2.0,
+                        depth=10,
+                        rrf_k=10,
+                        variants=markers,
+                        siblings_by_variant=True,
+                    )
+                )[0]
+                for markers in (variants, without_cases)
+            }
+            assert ranked[variants] == ranked[without_cases], order
 
     def test_different_procedures_do_not(self, variants: VariantMarkers) -> None:
         assert variants.of_name(BIRTH).base != variants.of_name("Thủ tục đăng ký kết hôn").base

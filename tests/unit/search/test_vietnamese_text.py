@@ -99,6 +99,13 @@ class TestSynonymDictionary:
         assert expected in synonyms.expansions("làm sổ đỏ")
         assert expected not in synonyms.expansions("vẽ sơ đồ nhà")
 
+    def test_a_term_is_found_with_its_abbreviations_spelled_out(self) -> None:
+        synonyms = SynonymDictionary.load()
+        # "mua bảo hiểm y tế" is an entry; the citizen wrote its last words as "bhyt".
+        for text in ("mua bhyt hộ gia đình cho bố mẹ", "mua BHYT ho gia dinh cho bo me"):
+            assert "đăng ký đóng, cấp thẻ bhyt" in synonyms.expansions(text), text
+        assert "đăng ký đóng, cấp thẻ bhyt" not in synonyms.expansions("thẻ bhyt hết hạn")
+
     def test_editor_changes_are_reloaded(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
         path = tmp_path / "syn.json"
         path.write_text('{"entries": [{"term": "XYZ", "means": ["một"]}]}', encoding="utf-8")
@@ -209,6 +216,15 @@ def _expansions_by_pattern(synonyms: SynonymDictionary, text: str) -> list[str]:
     else:
         candidates = [
             (e, fold_accents(clean_text(e.term)).lower(), cleaned) for e in synonyms.entries
+        ]
+    spelled, spans = synonyms.abbreviations_spelled(cleaned)
+    if spans:
+        spelled = spelled.lower() if has_diacritics(cleaned) else fold_accents(spelled).lower()
+        candidates += [
+            (e, clean_text(e.term).lower(), spelled)
+            if has_diacritics(cleaned)
+            else (e, fold_accents(clean_text(e.term)).lower(), spelled)
+            for e in synonyms.entries
         ]
     found: list[str] = []
     for entry, term, haystack in candidates:
