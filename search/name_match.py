@@ -27,8 +27,9 @@ coverage, and costs ``excepted`` when the question says it.
 
 The first ``depth`` fused hits are ranked by that score (ties keep the fused order) and the rank
 is added to each hit's score as reciprocal rank fusion adds any list: ``weight / (rrf_k + rank +
-1)``. A query that covers no name and marks nothing gives every hit the bonus of its own fused
-position, so the order is unchanged; a hit moves up only past hits that score less.
+1)``, with ``fit_weight`` for each point of its fit. A query that covers no name and marks
+nothing gives every hit the bonus of its own fused position, so the order is unchanged; a hit
+moves up only past hits that score less.
 """
 
 from __future__ import annotations
@@ -122,6 +123,7 @@ def rerank_by_name(
     age_outside: float = 0.0,
     ages: Sequence[int] = (),
     excepted: float = 0.0,
+    fit_weight: float = 0.0,
 ) -> list[DocumentHit]:
     """Fuse the name-coverage ranking of the first ``depth`` hits into their scores.
 
@@ -154,15 +156,22 @@ def rerank_by_name(
         ages: The ages the query states (``search.text.ages.ages_in``).
         excepted: What a name takes off its share when the query says what the name excepts
             ("(trừ xe mô tô, xe gắn máy)", ``excluded_pairs``), at least two of its word pairs.
+        fit_weight: What each point of fit (coverage less penalties, at least -1) adds to a
+            hit's score besides its rank: a rank tells a name said whole ("Đăng ký thành lập
+            công ty TNHH hai thành viên trở lên", fit 1.0) from one barely said (fit -0.4) no
+            more than from the next best, and the lists' lead of the wrong one often outweighs
+            a rank.
 
     Returns:
         The hits, best first: the first ``depth`` rescored and reordered, the rest after them.
     """
-    if min(weight, unsaid, missing, organisation_only, foreigners_only, age_outside, excepted) < 0:
+    weights = (weight, unsaid, missing, organisation_only, foreigners_only, age_outside, excepted)
+    if min(*weights, fit_weight) < 0:
         raise ValueError(
             f"weights must not be negative, got weight={weight}, unsaid={unsaid}, "
             f"missing={missing}, organisation_only={organisation_only}, "
-            f"foreigners_only={foreigners_only}, age_outside={age_outside}, excepted={excepted}"
+            f"foreigners_only={foreigners_only}, age_outside={age_outside}, excepted={excepted}, "
+            f"fit_weight={fit_weight}"
         )
     if depth < 1:
         raise ValueError(f"depth must be at least 1, got {depth}")
@@ -204,7 +213,9 @@ def rerank_by_name(
     rescored = [
         hit.model_copy(
             update={
-                "score": hit.score + weight / (rrf_k + name_rank[i] + 1),
+                "score": hit.score
+                + weight / (rrf_k + name_rank[i] + 1)
+                + fit_weight * max(fit[i], -1.0),
                 "list_scores": {
                     **hit.list_scores,
                     NAME_MATCH_LIST: fit[i],

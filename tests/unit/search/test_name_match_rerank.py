@@ -143,6 +143,31 @@ class TestRerankByName:
     def test_bad_arguments_raise(self, weight: float, depth: int, name: str) -> None:
         with pytest.raises(ValueError, match=name):
             rerank_by_name(hits_of([PLAIN, FOREIGN]), [PLAIN], weight=weight, depth=depth, rrf_k=10)
+        with pytest.raises(ValueError, match="fit_weight"):
+            rerank_by_name(hits_of([PLAIN]), [PLAIN], weight=1, depth=1, rrf_k=10, fit_weight=-1)
+
+    def test_a_name_said_whole_overtakes_a_lead_its_rank_alone_cannot(self) -> None:
+        said = "Đăng ký thành lập công ty TNHH hai thành viên trở lên"
+        barely = "Chuyển đổi công ty TNHH một thành viên thành công ty TNHH hai thành viên trở lên"
+        query = ["ba người bạn góp vốn đăng ký thành lập công ty TNHH hai thành viên trở lên"]
+        # The lists put the conversion first, further ahead than one place by name makes up.
+        hits = hits_of([barely, said])
+        hits[0] = hits[0].model_copy(update={"score": hits[1].score + 0.03})
+
+        def ranked(fit_weight: float) -> list[str]:
+            reranked = rerank_by_name(
+                hits,
+                query,
+                weight=2.0,
+                depth=10,
+                rrf_k=10,
+                variants=VariantMarkers.load(),  # "chuyển đổi" is unsaid
+                fit_weight=fit_weight,
+            )
+            return titles(reranked)
+
+        assert ranked(0.0) == [barely, said]
+        assert ranked(0.03) == [said, barely]
 
 
 class StubIndex:
@@ -190,8 +215,14 @@ class TestHybridRetrieverNameMatch:
     def test_a_heavier_name_list_puts_the_named_sibling_first(
         self, analyzer: QueryAnalyzer
     ) -> None:
-        result = self.retriever(analyzer, name_match=3.0).retrieve("đổi giấy phép lái xe", top_k=3)
+        result = self.retriever(analyzer, name_match=3.0, name_fit=0.0).retrieve(
+            "đổi giấy phép lái xe", top_k=3
+        )
         assert titles(result.hits) == [PLAIN, FOREIGN, ISSUE]
+        # Weighed by how much of it is said, the name for foreigners, of whom the question
+        # says nothing, falls behind the one the question says all but its first word of.
+        result = self.retriever(analyzer, name_match=3.0).retrieve("đổi giấy phép lái xe", top_k=3)
+        assert titles(result.hits) == [PLAIN, ISSUE, FOREIGN]
 
     def test_weight_zero_keeps_the_fused_order(self, analyzer: QueryAnalyzer) -> None:
         result = self.retriever(analyzer, name_match=0.0).retrieve("đổi giấy phép lái xe", top_k=3)
