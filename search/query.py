@@ -18,6 +18,13 @@ MAX_QUERY_CHARS = 2_000
 # of the keyboard ("1,001193"); six digits after it are no amount of money.
 PROCEDURE_CODE = re.compile(r"(?<![\d.])([1-9])[.,](\d{6})(?:\.([A-Za-z]{1,3}\d{0,3}))?(?![\d])")
 _EXPANSION_WEIGHT = 0.6
+# What a citizen says they already hold is the setting of the question, not what it asks for:
+# "xây nhà trên mảnh đất đã có sổ đỏ, xin giấy phép xây dựng" asks for a building permit, and
+# the land certificate's official words would pull the land procedures ahead of it. The words
+# after "đã có" / "đã được cấp" bring no dictionary meanings (they are still searched).
+_ALREADY_HELD = re.compile(
+    r"(?<!\w)(?:đã có|đã được cấp|da co|da duoc cap)\s+\w+(?:\s+\w+)?", re.IGNORECASE
+)
 
 
 @dataclass
@@ -92,7 +99,8 @@ class QueryAnalyzer:
             unaccented=unaccented,
             restored=restored,
             expansions=self.synonyms.expansions(
-                text, fits=self.restorer.reading_fits if self.restorer else None
+                _ALREADY_HELD.sub(" ", text),
+                fits=self.restorer.reading_fits if self.restorer else None,
             ),
             codes=codes,
         )

@@ -329,6 +329,23 @@ def test_procedure_codes_of_every_family_are_detected(text: str, codes: list[str
     assert analyzed.codes == codes
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "muốn xây nhà 3 tầng trên mảnh đất đã có sổ đỏ, xin giấy phép xây dựng ở đâu",
+        "muon xay nha 3 tang tren manh dat da co so do, xin giay phep xay dung o dau",
+    ],
+)
+def test_what_the_citizen_already_holds_brings_no_meanings(text: str) -> None:
+    from search.query import QueryAnalyzer
+
+    analyzed = QueryAnalyzer(synonyms=SynonymDictionary.load()).analyze(text)
+    assert "giấy chứng nhận quyền sử dụng đất" not in analyzed.expansions
+    assert "cấp giấy phép xây dựng" in analyzed.expansions
+    asked = QueryAnalyzer(synonyms=SynonymDictionary.load()).analyze("làm sổ đỏ ở đâu")
+    assert "giấy chứng nhận quyền sử dụng đất" in asked.expansions
+
+
 def test_a_long_query_is_cut_at_a_word() -> None:
     from search.query import MAX_QUERY_CHARS, QueryAnalyzer
     from search.text.synonyms import SynonymDictionary
