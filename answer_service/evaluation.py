@@ -9,8 +9,9 @@ alone and the lexical lists alone.
 The dev questions are what the retrieval was tuned on, and so are the tuning sets:
 ``eval_data/tuning-questions.jsonl`` (160 questions, 20 of them for routing),
 ``eval_data/tuning-questions-3.jsonl`` (150, 20 for routing),
-``eval_data/tuning-questions-4.jsonl`` (150, 20 for routing) and
-``eval_data/tuning-questions-5.jsonl`` (150, 20 for routing), each written, like the held-out
+``eval_data/tuning-questions-4.jsonl`` (150, 20 for routing),
+``eval_data/tuning-questions-5.jsonl`` (150, 20 for routing) and
+``eval_data/tuning-questions-6.jsonl`` (120, 15 for routing), each written, like the held-out
 set, without sight of any other question or of the code, and only then read for kinds of
 failure. A set's figure as first measured says how well the work before it generalized; after
 that, it is a dev set. Two sets measure the retrieval on questions it was not tuned on: the
@@ -44,7 +45,8 @@ TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions.jsonl
 THIRD_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-3.jsonl"
 FOURTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-4.jsonl"
 FIFTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-5.jsonl"
-_ORDINALS = ("second", "third", "fourth", "fifth")
+SIXTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-6.jsonl"
+_ORDINALS = ("second", "third", "fourth", "fifth", "sixth")
 
 
 @dataclass
@@ -324,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             THIRD_TUNING_QUESTIONS,
             FOURTH_TUNING_QUESTIONS,
             FIFTH_TUNING_QUESTIONS,
+            SIXTH_TUNING_QUESTIONS,
         ],
         help="sets written blind, then used like the dev questions",
     )

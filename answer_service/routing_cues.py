@@ -113,6 +113,9 @@ CUES: dict[Route, dict[str, float]] = {
         # A lift stuck with people in it: "kẹt giữa tầng", "kẹt trong thang máy".
         "kẹt giữa": 2,
         "kẹt trong": 2,
+        # A child's hand or foot caught in a railing, a door, a machine.
+        "kẹt tay": 2,
+        "kẹt chân": 2,
         "lũ": 1.5,
         "nước dâng": 2,
         "đuối nước": 3,
@@ -139,6 +142,9 @@ CUES: dict[Route, dict[str, float]] = {
         "đột quỵ": 3,
         "ngộ độc": 3,
         "nuốt phải": 3,
+        "uống nhầm": 3,
+        "uống phải": 3,
+        "đang nôn": 1.5,
         "hóc": 2,
         "mắc nghẹn": 3,
         "hóc xương": 1,
@@ -252,6 +258,11 @@ CUES: dict[Route, dict[str, float]] = {
         "bị vỡ": 1.5,
         "lênh láng": 1,
         "giữa đường": 1,
+        # A road that caved in, a streetlight dark for weeks: "báo ai để sửa".
+        "bị sụt": 2,
+        "hố to": 1.5,
+        "tối om": 1.5,
+        "để sửa": 1,
     },
     Route.OUT_OF_DOMAIN: {
         "xổ số": 3,
@@ -276,6 +287,9 @@ CUES: dict[Route, dict[str, float]] = {
         # Folded, "co mua" is also "có mua" (to buy); with "trời" it is the weather.
         "trời có mưa": 2.5,
         "trời mưa": 2.5,
+        "có mưa không": 2.5,
+        "tỷ giá": 2,
+        "mua vào bán ra": 3,
         "đi chơi": 1,
         "tâm sự": 3,
         "buồn quá": 2,
@@ -401,6 +415,8 @@ QUESTION_CUES = {"làm sao": 0.5, "ở đâu": 0.5, "bao lâu": 0.5}
 PAST_CUES = {
     "năm ngoái": 1.5,
     "hôm qua": 1,
+    "tối qua": 1,
+    "đêm qua": 1,
     "tuần trước": 1.5,
     "tháng trước": 1.5,
     "trước đây": 1,
@@ -484,7 +500,7 @@ NOT_AFTER = {
     "đuối nước": ("trí", "động", "trình", "dụng", "việc"),
     # Folded, "để chạy xe" (to drive for a living) reads "de chay xe"; "ra khỏi", "thoát
     # khỏi" (to leave) read "ra khoi", "thoat khoi".
-    "cháy": ("nước", "máu", "để"),
+    "cháy": ("nước", "máu", "để", "không", "chưa"),
     "khói": ("ra", "rời", "thoát", "tránh"),
     "đang cháy": ("nước",),
     "súng": ("bổ",),
@@ -507,3 +523,5 @@ ACCENTED_ONLY = {"hóc", "có mưa", "người lạ", "bị vỡ", "sập", "đ�
 ACCENTED_ONLY |= {"cứu", "khí ga", "xì ga", "cho xe", "gửi xe"}
 # And "voi tien", which is far more often "với tiền" (with money) than "vòi tiền" (to extort).
 ACCENTED_ONLY |= {"vòi tiền"}
+# "toi qua" is also "tôi qua" (I come over), "dem qua" "đem qua" (to bring over).
+ACCENTED_ONLY |= {"tối qua", "đêm qua"}

@@ -420,3 +420,41 @@ def test_their_emergency_twins_stay_emergencies(message: str, route: Route) -> N
 )
 def test_kinds_of_message_seen_in_the_fifth_question_set(message: str, route: Route) -> None:
     assert classify_route(message).route is route
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        (
+            "Co dua nho bi ket tay trong lan can sat o tang ba, ca nha go mai khong ra",
+            Route.EMERGENCY_114,
+        ),
+        (
+            "con toi 2 tuoi vua uong nham nuoc tay bon cau, dang non oi, phai lam sao",
+            Route.EMERGENCY_115,
+        ),
+        (
+            "Đường đầu ngõ bị sụt một cái hố to, tối qua có người đi xe máy sập xuống, báo ai sửa?",
+            Route.INCIDENT_REPORT,
+        ),
+        (
+            "den duong ven song bi hong ca thang nay toi om, phan anh o dau de sua",
+            Route.INCIDENT_REPORT,
+        ),
+        ("ad oi mai ha noi co mua ko", Route.OUT_OF_DOMAIN),
+        ("Cho tôi hỏi tỷ giá đô la hôm nay mua vào bán ra bao nhiêu?", Route.OUT_OF_DOMAIN),
+        # Folded, "k chạy" (does not run) reads "k chay", "tập kết đầu chợ" "tap ket dau".
+        (
+            "xe oto nha e hong nam gara hon 1 thang k chay, tam dung phi duong bo duoc ko",
+            Route.PROCEDURE,
+        ),
+        (
+            "rac o diem tap ket dau cho 3 ngay chua ai thu gom, boc mui qua troi",
+            Route.INCIDENT_REPORT,
+        ),
+        # Folded, "tôi qua" is no "tối qua": the fire is now.
+        ("nha toi qua nha ben canh thay dang chay lon, khoi den kin troi", Route.EMERGENCY_114),
+    ],
+)
+def test_kinds_of_message_seen_in_the_sixth_question_set(message: str, route: Route) -> None:
+    assert classify_route(message).route is route

@@ -78,6 +78,21 @@ class TestNames:
         name = "Thủ tục đăng ký kết hôn có yếu tố nước ngoài tại khu vực biên giới"
         assert variants.of_name(name).markers == {"yếu tố nước ngoài", "khu vực biên giới"}
 
+    def test_a_procedure_without_permission_is_a_variant_the_question_must_say(
+        self, variants: VariantMarkers
+    ) -> None:
+        name = (
+            "Đăng ký biến động chuyển mục đích sử dụng đất không phải xin phép cơ quan nhà nước "
+            "có thẩm quyền"
+        )
+        assert variants.of_name(name).markers == {"không phải xin phép"}
+        garden = variants.in_query(["muốn chuyển đất vườn sang đất ở để xây nhà"])
+        assert variants.unsaid(name, garden) == 1
+        said = variants.in_query(
+            ["trồng cây lâu năm trên đất lúa thì không cần xin phép đúng không"]
+        )
+        assert variants.unsaid(name, said) == 0
+
     @pytest.mark.parametrize(
         "name",
         [
