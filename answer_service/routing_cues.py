@@ -204,6 +204,10 @@ CUES: dict[Route, dict[str, float]] = {
         "chưa ai xử lý": 1.5,
         "không ai nghe máy": 1.5,
         "bực mình": 1.5,
+        "chậm trễ": 1.5,
+        "muốn phản ánh": 1.5,
+        "không ai trả lời": 1.5,
+        "đưa thêm tiền": 2,
         "bực": 1,
         "không đồng ý với quyết định": 1.5,
         # Said as an intent, the complaint is the question: "muốn tố cáo thì gửi đâu".
@@ -262,6 +266,9 @@ CUES: dict[Route, dict[str, float]] = {
         "bị sụt": 2,
         "hố to": 1.5,
         "tối om": 1.5,
+        "cột điện": 2,
+        "dây điện": 1.5,
+        "điện lực": 1,
         "để sửa": 1,
     },
     Route.OUT_OF_DOMAIN: {
@@ -378,6 +385,9 @@ PROCEDURE_CUES = {
     "cháy xém": 2,
     "một góc": 2,
     "đổi được không": 1.5,
+    # A body asking leave to bring in a rescue team is applying, not calling for one.
+    "cấp phép": 1.5,
+    "đề nghị cấp": 1.5,
     # What happened before, asked about now: a death to register, a benefit to claim.
     "khai tử": 2.5,
     "chứng tử": 2.5,

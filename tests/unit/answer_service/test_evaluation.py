@@ -12,6 +12,7 @@ from answer_service.evaluation import (
     FIFTH_TUNING_QUESTIONS,
     FOURTH_TUNING_QUESTIONS,
     HELDOUT_QUESTIONS,
+    SEVENTH_TUNING_QUESTIONS,
     SIXTH_TUNING_QUESTIONS,
     THIRD_TUNING_QUESTIONS,
     TUNING_QUESTIONS,
@@ -101,6 +102,7 @@ def test_each_tuning_set_gets_its_own_row_before_the_held_out_one() -> None:
         (FOURTH_TUNING_QUESTIONS, 150, {"formal", "colloquial", "unaccented", "chat"}),
         (FIFTH_TUNING_QUESTIONS, 150, {"formal", "colloquial", "unaccented", "chat"}),
         (SIXTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
+        (SEVENTH_TUNING_QUESTIONS, 100, {"formal", "colloquial", "unaccented", "chat"}),
     ],
 )
 def test_the_tuning_questions_are_well_formed(path: Path, count: int, styles: set[str]) -> None:

@@ -458,3 +458,32 @@ def test_kinds_of_message_seen_in_the_fifth_question_set(message: str, route: Ro
 )
 def test_kinds_of_message_seen_in_the_sixth_question_set(message: str, route: Route) -> None:
     assert classify_route(message).route is route
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        (
+            "Tổ chức cứu hộ quốc tế của chúng tôi muốn đưa đội cứu nạn vào Việt Nam hỗ trợ tìm "
+            "người mất tích sau bão thì gửi đề nghị cấp phép tới cơ quan nào?",
+            Route.PROCEDURE,
+        ),
+        (
+            "nộp hồ sơ xin giấy phép xây dựng ở một cửa phường quá hẹn hai tuần mà không ai trả "
+            "lời, tôi muốn phản ánh việc chậm trễ này",
+            Route.COMPLAINT,
+        ),
+        (
+            "can bo mot cua doi dua them tien moi chiu nhan ho so, toi muon phan anh",
+            Route.COMPLAINT,
+        ),
+        (
+            "cot dien dau hem bi nghieng, day dien vong sat dau nguoi, bao dien luc giup",
+            Route.INCIDENT_REPORT,
+        ),
+        # The rescue itself, now, is still an emergency.
+        ("cứu hộ ơi nhà tôi bị lũ cuốn, cả nhà đang mắc kẹt trên mái", Route.EMERGENCY_114),
+    ],
+)
+def test_kinds_of_message_seen_in_the_seventh_question_set(message: str, route: Route) -> None:
+    assert classify_route(message).route is route

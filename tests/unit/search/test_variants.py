@@ -25,6 +25,14 @@ BIRTH = "Thủ tục đăng ký khai sinh"
 BIRTH_FOREIGN = "Thủ tục đăng ký khai sinh có yếu tố nước ngoài"
 ONLINE = "Khai báo tạm trú cho người nước ngoài tại Việt Nam qua Trang thông tin điện tử"
 ON_PAPER = "Khai báo tạm trú cho người nước ngoài tại Việt Nam bằng Phiếu khai báo tạm trú"
+RECORD_HERE = (
+    "Cấp Phiếu Lý lịch tư pháp cho công dân Việt Nam, người nước ngoài đang cư trú tại Việt Nam, "
+    "người Việt Nam đang cư trú ở nước ngoài"
+)
+RECORD_LEFT = (
+    "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam mà không xác định được nơi thường trú hoặc "
+    "nơi tạm trú; người nước ngoài đã cư trú tại Việt Nam"
+)
 LOST_CASE = (
     "Cấp lại chứng chỉ hành nghề môi giới bất động sản (trong trường hợp chứng chỉ bị cháy, bị "
     "mất, bị rách, bị hủy hoại do thiên tai hoặc lý do bất khả kháng khác)"
@@ -311,6 +319,32 @@ class TestSiblings:
             reranked = rerank_by_name(
                 hits_of(order),
                 analyzed,
+                weight=2.0,
+                depth=10,
+                rrf_k=10,
+                variants=variants,
+                siblings_by_variant=True,
+            )
+            assert titles(reranked)[0] == first, order
+
+    @pytest.mark.parametrize(
+        ("question", "first"),
+        [
+            ("tôi cần phiếu lý lịch tư pháp số 1 để nộp hồ sơ xin việc", RECORD_HERE),
+            (
+                "tôi là người nước ngoài, từng làm việc tại Việt Nam ba năm, đã về nước, cần phiếu "
+                "lý lịch tư pháp",
+                RECORD_LEFT,
+            ),
+        ],
+    )
+    def test_a_record_for_those_without_a_known_residence_is_asked_for_by_them(
+        self, variants: VariantMarkers, question: str, first: str
+    ) -> None:
+        for order in ([RECORD_HERE, RECORD_LEFT], [RECORD_LEFT, RECORD_HERE]):
+            reranked = rerank_by_name(
+                hits_of(order),
+                [question],
                 weight=2.0,
                 depth=10,
                 rrf_k=10,
