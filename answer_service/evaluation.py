@@ -11,9 +11,10 @@ The dev questions are what the retrieval was tuned on, and so are the tuning set
 ``eval_data/tuning-questions-3.jsonl`` (150, 20 for routing),
 ``eval_data/tuning-questions-4.jsonl`` (150, 20 for routing),
 ``eval_data/tuning-questions-5.jsonl`` (150, 20 for routing),
-``eval_data/tuning-questions-6.jsonl`` (120, 15 for routing) and
+``eval_data/tuning-questions-6.jsonl`` (120, 15 for routing),
 ``eval_data/tuning-questions-7.jsonl`` (100, 10 for routing; its procedures sampled from the
-whole catalogue, not only those citizens ask about), each written, like the held-out
+whole catalogue, not only those citizens ask about) and ``eval_data/tuning-questions-8.jsonl``
+(80, 6 for routing; half from the whole catalogue), each written, like the held-out
 set, without sight of any other question or of the code, and only then read for kinds of
 failure. A set's figure as first measured says how well the work before it generalized; after
 that, it is a dev set. Two sets measure the retrieval on questions it was not tuned on: the
@@ -49,7 +50,8 @@ FOURTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-question
 FIFTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-5.jsonl"
 SIXTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-6.jsonl"
 SEVENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-7.jsonl"
-_ORDINALS = ("second", "third", "fourth", "fifth", "sixth", "seventh")
+EIGHTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-8.jsonl"
+_ORDINALS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
 
 
 @dataclass
@@ -331,6 +333,7 @@ def main(argv: list[str] | None = None) -> int:
             FIFTH_TUNING_QUESTIONS,
             SIXTH_TUNING_QUESTIONS,
             SEVENTH_TUNING_QUESTIONS,
+            EIGHTH_TUNING_QUESTIONS,
         ],
         help="sets written blind, then used like the dev questions",
     )

@@ -208,6 +208,8 @@ CUES: dict[Route, dict[str, float]] = {
         "muốn phản ánh": 1.5,
         "không ai trả lời": 1.5,
         "đưa thêm tiền": 2,
+        "quá ngày hẹn": 1.5,
+        "không giải thích": 1,
         "bực": 1,
         "không đồng ý với quyết định": 1.5,
         # Said as an intent, the complaint is the question: "muốn tố cáo thì gửi đâu".
@@ -297,6 +299,8 @@ CUES: dict[Route, dict[str, float]] = {
         "có mưa không": 2.5,
         "tỷ giá": 2,
         "mua vào bán ra": 3,
+        "gia vị": 2.5,
+        "món ăn": 2.5,
         "đi chơi": 1,
         "tâm sự": 3,
         "buồn quá": 2,

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from answer_service.evaluation import (
+    EIGHTH_TUNING_QUESTIONS,
     FIFTH_TUNING_QUESTIONS,
     FOURTH_TUNING_QUESTIONS,
     HELDOUT_QUESTIONS,
@@ -103,6 +104,7 @@ def test_each_tuning_set_gets_its_own_row_before_the_held_out_one() -> None:
         (FIFTH_TUNING_QUESTIONS, 150, {"formal", "colloquial", "unaccented", "chat"}),
         (SIXTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
         (SEVENTH_TUNING_QUESTIONS, 100, {"formal", "colloquial", "unaccented", "chat"}),
+        (EIGHTH_TUNING_QUESTIONS, 80, {"formal", "colloquial", "unaccented", "chat"}),
     ],
 )
 def test_the_tuning_questions_are_well_formed(path: Path, count: int, styles: set[str]) -> None:

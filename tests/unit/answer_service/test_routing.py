@@ -487,3 +487,26 @@ def test_kinds_of_message_seen_in_the_sixth_question_set(message: str, route: Ro
 )
 def test_kinds_of_message_seen_in_the_seventh_question_set(message: str, route: Route) -> None:
     assert classify_route(message).route is route
+
+
+@pytest.mark.parametrize(
+    ("message", "route"),
+    [
+        (
+            "Tôi nộp hồ sơ ở trung tâm hành chính công phường đã quá ngày hẹn hai tuần mà chưa có "
+            "kết quả, cán bộ cũng không giải thích. Tôi muốn phản ánh việc này.",
+            Route.COMPLAINT,
+        ),
+        (
+            "Cho hoi nau pho bo o nha thi can nhung gia vi gi cho nuoc dung ngon?",
+            Route.OUT_OF_DOMAIN,
+        ),
+        # Spices as goods to declare stay a procedure question.
+        (
+            "nhập khẩu gia vị từ Ấn Độ thì cần kiểm dịch thực vật không, hồ sơ gồm gì",
+            Route.PROCEDURE,
+        ),
+    ],
+)
+def test_kinds_of_message_seen_in_the_eighth_question_set(message: str, route: Route) -> None:
+    assert classify_route(message).route is route
