@@ -405,6 +405,7 @@ def test_their_emergency_twins_stay_emergencies(message: str, route: Route) -> N
 @pytest.mark.parametrize(
     ("message", "route"),
     [
+        # The fifth set.
         (
             "thang máy chung cư kẹt giữa tầng, hai người ở trong gần 30 phút rồi",
             Route.EMERGENCY_114,
@@ -416,15 +417,7 @@ def test_their_emergency_twins_stay_emergencies(message: str, route: Route) -> N
         ("muon lam don ra khoi dien ho can ngheo ngay giua nam", Route.PROCEDURE),
         ("muon doi bang lai quan doi sang bang thuong de chay xe dich vu", Route.PROCEDURE),
         ("nha ben canh boc khoi den, chay lan sang nha toi roi", Route.EMERGENCY_114),
-    ],
-)
-def test_kinds_of_message_seen_in_the_fifth_question_set(message: str, route: Route) -> None:
-    assert classify_route(message).route is route
-
-
-@pytest.mark.parametrize(
-    ("message", "route"),
-    [
+        # The sixth set.
         (
             "Co dua nho bi ket tay trong lan can sat o tang ba, ca nha go mai khong ra",
             Route.EMERGENCY_114,
@@ -454,15 +447,7 @@ def test_kinds_of_message_seen_in_the_fifth_question_set(message: str, route: Ro
         ),
         # Folded, "tôi qua" is no "tối qua": the fire is now.
         ("nha toi qua nha ben canh thay dang chay lon, khoi den kin troi", Route.EMERGENCY_114),
-    ],
-)
-def test_kinds_of_message_seen_in_the_sixth_question_set(message: str, route: Route) -> None:
-    assert classify_route(message).route is route
-
-
-@pytest.mark.parametrize(
-    ("message", "route"),
-    [
+        # The seventh set.
         (
             "Tổ chức cứu hộ quốc tế của chúng tôi muốn đưa đội cứu nạn vào Việt Nam hỗ trợ tìm "
             "người mất tích sau bão thì gửi đề nghị cấp phép tới cơ quan nào?",
@@ -483,15 +468,7 @@ def test_kinds_of_message_seen_in_the_sixth_question_set(message: str, route: Ro
         ),
         # The rescue itself, now, is still an emergency.
         ("cứu hộ ơi nhà tôi bị lũ cuốn, cả nhà đang mắc kẹt trên mái", Route.EMERGENCY_114),
-    ],
-)
-def test_kinds_of_message_seen_in_the_seventh_question_set(message: str, route: Route) -> None:
-    assert classify_route(message).route is route
-
-
-@pytest.mark.parametrize(
-    ("message", "route"),
-    [
+        # The eighth set.
         (
             "Tôi nộp hồ sơ ở trung tâm hành chính công phường đã quá ngày hẹn hai tuần mà chưa có "
             "kết quả, cán bộ cũng không giải thích. Tôi muốn phản ánh việc này.",
@@ -508,5 +485,7 @@ def test_kinds_of_message_seen_in_the_seventh_question_set(message: str, route: 
         ),
     ],
 )
-def test_kinds_of_message_seen_in_the_eighth_question_set(message: str, route: Route) -> None:
+def test_kinds_of_message_seen_in_the_fifth_to_eighth_question_sets(
+    message: str, route: Route
+) -> None:
     assert classify_route(message).route is route

@@ -52,6 +52,21 @@ def rerank(hits: list[DocumentHit], query: str, variants: VariantMarkers | None)
     return titles(rerank_by_name(hits, [query], weight=2.0, depth=10, rrf_k=10, variants=variants))
 
 
+def first_by_family(order: list[str], texts: list[str], variants: VariantMarkers) -> str:
+    """The first title once the hits in ``order`` are ranked by name, siblings by fit, as the
+    retriever ranks them."""
+    reranked = rerank_by_name(
+        hits_of(order),
+        texts,
+        weight=2.0,
+        depth=10,
+        rrf_k=10,
+        variants=variants,
+        siblings_by_variant=True,
+    )
+    return titles(reranked)[0]
+
+
 class TestNames:
     @pytest.mark.parametrize(
         ("name", "markers"),
@@ -316,16 +331,7 @@ class TestSiblings:
         if question.isascii():  # as the retriever reads it: restored too
             analyzed.append("khai báo tạm trú cho khách tây online ở đâu")
         for order in ([ONLINE, ON_PAPER], [ON_PAPER, ONLINE]):
-            reranked = rerank_by_name(
-                hits_of(order),
-                analyzed,
-                weight=2.0,
-                depth=10,
-                rrf_k=10,
-                variants=variants,
-                siblings_by_variant=True,
-            )
-            assert titles(reranked)[0] == first, order
+            assert first_by_family(order, analyzed, variants) == first, order
 
     @pytest.mark.parametrize(
         ("question", "first"),
@@ -342,16 +348,7 @@ class TestSiblings:
         self, variants: VariantMarkers, question: str, first: str
     ) -> None:
         for order in ([RECORD_HERE, RECORD_LEFT], [RECORD_LEFT, RECORD_HERE]):
-            reranked = rerank_by_name(
-                hits_of(order),
-                [question],
-                weight=2.0,
-                depth=10,
-                rrf_k=10,
-                variants=variants,
-                siblings_by_variant=True,
-            )
-            assert titles(reranked)[0] == first, order
+            assert first_by_family(order, [question], variants) == first, order
 
     def test_a_name_states_its_case_in_parentheses_too(self, variants: VariantMarkers) -> None:
         assert variants.situations_of(LOST_CASE) == {"mất", "hỏng"}
@@ -370,16 +367,7 @@ class TestSiblings:
         self, variants: VariantMarkers, question: str, first: str
     ) -> None:
         for order in ([LOST_CASE, EXPIRED_CASE], [EXPIRED_CASE, LOST_CASE]):
-            reranked = rerank_by_name(
-                hits_of([*order, "Chứng thực bản sao"]),
-                [question],
-                weight=2.0,
-                depth=10,
-                rrf_k=10,
-                variants=variants,
-                siblings_by_variant=True,
-            )
-            assert titles(reranked)[0] == first, order
+            assert first_by_family([*order, "Chứng thực bản sao"], [question], variants) == first
 
     def test_a_question_stating_no_case_is_ranked_as_without_cases(
         self, variants: VariantMarkers
@@ -389,21 +377,8 @@ class TestSiblings:
         without_cases = VariantMarkers(**{k: v for k, v in data.items() if k != "description"})
         question = "xin cấp lại chứng chỉ môi giới bất động sản"
         for order in ([LOST_CASE, EXPIRED_CASE], [EXPIRED_CASE, LOST_CASE]):
-            ranked = {
-                markers: titles(
-                    rerank_by_name(
-                        hits_of(order),
-                        [question],
-                        weight=2.0,
-                        depth=10,
-                        rrf_k=10,
-                        variants=markers,
-                        siblings_by_variant=True,
-                    )
-                )[0]
-                for markers in (variants, without_cases)
-            }
-            assert ranked[variants] == ranked[without_cases], order
+            with_cases = first_by_family(order, [question], variants)
+            assert with_cases == first_by_family(order, [question], without_cases), order
 
     def test_different_procedures_do_not(self, variants: VariantMarkers) -> None:
         assert variants.of_name(BIRTH).base != variants.of_name("Thủ tục đăng ký kết hôn").base
