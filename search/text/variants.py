@@ -190,6 +190,7 @@ class VariantMarkers:
         ]
         self._longest = max((len(s) for _, s in self._accented + self._situations), default=1)
         self.of_name = lru_cache(maxsize=_NAME_CACHE_SIZE)(self._of_name)
+        self.situations_of = lru_cache(maxsize=_NAME_CACHE_SIZE)(self._situations_of)
 
     @classmethod
     def load(cls, path: Path | None = None) -> VariantMarkers:
@@ -297,7 +298,7 @@ class VariantMarkers:
             situations=frozenset(situations),
         )
 
-    def situations_of(self, name: str) -> frozenset[str]:
+    def _situations_of(self, name: str) -> frozenset[str]:
         """The situations a name states, in its parentheses too: "Cấp lại giấy phép (trong
         trường hợp Giấy phép bị mất, bị rách)" states "mất" and "hỏng"."""
         runs = _runs(_syllables(name), self._longest)
