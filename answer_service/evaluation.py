@@ -13,15 +13,16 @@ The dev questions are what the retrieval was tuned on, and so are the tuning set
 ``eval_data/tuning-questions-5.jsonl`` (150, 20 for routing),
 ``eval_data/tuning-questions-6.jsonl`` (120, 15 for routing),
 ``eval_data/tuning-questions-7.jsonl`` (100, 10 for routing; its procedures sampled from the
-whole catalogue, not only those citizens ask about) and ``eval_data/tuning-questions-8.jsonl``
-(80, 6 for routing; half from the whole catalogue), each written, like the held-out
-set, without sight of any other question or of the code, and only then read for kinds of
-failure. A set's figure as first measured says how well the work before it generalized; after
-that, it is a dev set. Two sets measure the retrieval on questions it was not tuned on: the
-portal's FAQ, and ``eval_data/heldout-questions.jsonl``, 120 citizen questions written for the
-project without sight of the dev questions or of the search code, half of them about procedures
-with near-identical siblings. They are for measuring only: a fix made for one of them would make
-the figure say nothing.
+whole catalogue, not only those citizens ask about), ``eval_data/tuning-questions-8.jsonl``
+(80, 6 for routing; half from the whole catalogue) and ``eval_data/tuning-questions-9.jsonl``
+(120, 10 for routing; a third from the whole catalogue, most with siblings), each written,
+like the held-out set, without sight of any other question or of the code, and only then read
+for kinds of failure. A set's figure as first measured says how well the work before it
+generalized; after that, it is a dev set. Two sets measure the retrieval on questions it was not
+tuned on: the portal's FAQ, and ``eval_data/heldout-questions.jsonl``, 120 citizen questions
+written for the project without sight of the dev questions or of the search code, half of them
+about procedures with near-identical siblings. They are for measuring only: a fix made for one
+of them would make the figure say nothing.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ FIFTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions
 SIXTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-6.jsonl"
 SEVENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-7.jsonl"
 EIGHTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-8.jsonl"
-_ORDINALS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+NINTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-9.jsonl"
+_ORDINALS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
 
 
 @dataclass
@@ -334,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             SIXTH_TUNING_QUESTIONS,
             SEVENTH_TUNING_QUESTIONS,
             EIGHTH_TUNING_QUESTIONS,
+            NINTH_TUNING_QUESTIONS,
         ],
         help="sets written blind, then used like the dev questions",
     )
