@@ -31,7 +31,7 @@ from search.errors import EmbeddingUnavailable
 from search.index.protocol import HybridIndex, IndexFilter
 from search.models import DENSE_SECTIONS, Chunk, ScoredChunk, Section
 from search.name_match import rerank_by_name
-from search.query import AnalyzedQuery, QueryAnalyzer
+from search.query import AnalyzedQuery, QueryAnalyzer, without_asked
 from search.rerankers import CrossEncoderReranker
 from search.text.ages import ages_in
 from search.text.subjects import speaks_for_organisation, speaks_of_abroad
@@ -254,7 +254,7 @@ class HybridRetriever:
         hits = self._fuse(lists, w.rrf_k, keep)
         hits = rerank_by_name(
             hits,
-            [analyzed.text, analyzed.restored, *analyzed.expansions],
+            [without_asked(analyzed.text), without_asked(analyzed.restored), *analyzed.expansions],
             weight=w.name_match,
             depth=w.name_match_depth,
             rrf_k=w.rrf_k,

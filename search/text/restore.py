@@ -7,7 +7,7 @@ algorithm over a bigram language model of accented syllables.
 Two models are mixed. The corpus model is learnt from the indexed texts: it knows the words of
 procedures, but its texts are formal, so everyday words lose to formal look-alikes ("toi" would
 come back as "tối" of "tối đa", "co" as "cơ" of "cơ quan"). The everyday model is learnt from a
-short file of everyday speech written by the project (``data/everyday_vi.txt``); it knows how
+file of everyday speech written by the project (``data/everyday_vi.txt``); it knows how
 citizens talk. Each model is smoothed by Witten-Bell: an unseen pair ``v w`` gets the share of
 ``v``'s probability that ``v``'s variety of followers earns, times ``w``'s own frequency. A word
 seen mostly in one fixed phrase ("tối đa", "tối thiểu") leaves little room for anything else

@@ -33,6 +33,7 @@ RECORD_LEFT = (
     "Cấp Phiếu lý lịch tư pháp cho công dân Việt Nam mà không xác định được nơi thường trú hoặc "
     "nơi tạm trú; người nước ngoài đã cư trú tại Việt Nam"
 )
+BIRTH_HELD = "Thủ tục đăng ký khai sinh cho người đã có hồ sơ, giấy tờ cá nhân"
 LOST_CASE = (
     "Cấp lại chứng chỉ hành nghề môi giới bất động sản (trong trường hợp chứng chỉ bị cháy, bị "
     "mất, bị rách, bị hủy hoại do thiên tai hoặc lý do bất khả kháng khác)"
@@ -131,23 +132,23 @@ class TestNames:
         assert variants.of_name(name).markers == set()
 
     @pytest.mark.parametrize(
-        ("name", "marker"),
+        ("name", "markers"),
         [
             # The applicant at home and the qualifier are one item: citizens abroad.
-            ("Cấp Giấy xác nhận nhân sự của công dân Việt Nam ở nước ngoài", "ở nước ngoài"),
+            ("Cấp Giấy xác nhận nhân sự của công dân Việt Nam ở nước ngoài", {"ở nước ngoài"}),
             # "cá nhân" here is personal papers, not an applicant.
             (
                 "Thủ tục đăng ký khai sinh có yếu tố nước ngoài cho người đã có hồ sơ, giấy tờ "
                 "cá nhân",
-                "yếu tố nước ngoài",
+                {"yếu tố nước ngoài", "người đã có hồ sơ"},
             ),
-            ("Thủ tục đăng ký nhận cha, mẹ, con có yếu tố nước ngoài", "yếu tố nước ngoài"),
+            ("Thủ tục đăng ký nhận cha, mẹ, con có yếu tố nước ngoài", {"yếu tố nước ngoài"}),
         ],
     )
     def test_a_qualifier_of_the_whole_procedure_stays_a_variant(
-        self, variants: VariantMarkers, name: str, marker: str
+        self, variants: VariantMarkers, name: str, markers: set[str]
     ) -> None:
-        assert variants.of_name(name).markers == {marker}
+        assert variants.of_name(name).markers == markers
 
     def test_a_marker_inside_a_longer_one_is_not_counted_again(
         self, variants: VariantMarkers
@@ -348,6 +349,21 @@ class TestSiblings:
         self, variants: VariantMarkers, question: str, first: str
     ) -> None:
         for order in ([RECORD_HERE, RECORD_LEFT], [RECORD_LEFT, RECORD_HERE]):
+            assert first_by_family(order, [question], variants) == first, order
+
+    @pytest.mark.parametrize(
+        ("question", "first"),
+        [
+            ("vợ tôi mới sinh, làm giấy khai sinh cho con ở đâu", BIRTH),
+            ("tôi 40 tuổi, đã có căn cước nhưng chưa từng đăng ký khai sinh", BIRTH_HELD),
+            ("đăng ký khai sinh muộn cho người lớn tuổi", BIRTH_HELD),
+        ],
+    )
+    def test_a_birth_for_someone_who_already_holds_papers_is_asked_for_by_saying_so(
+        self, variants: VariantMarkers, question: str, first: str
+    ) -> None:
+        assert variants.of_name(BIRTH_HELD).markers == {"người đã có hồ sơ"}
+        for order in ([BIRTH, BIRTH_HELD], [BIRTH_HELD, BIRTH]):
             assert first_by_family(order, [question], variants) == first, order
 
     def test_a_name_states_its_case_in_parentheses_too(self, variants: VariantMarkers) -> None:

@@ -1,4 +1,5 @@
 import json
+import re
 import unicodedata
 
 import pytest
@@ -302,6 +303,16 @@ class TestDiacriticRestorer:
         assert restorer.restore("") == ""
         assert restorer.restore("?!") == "?!"
 
+    def test_everyday_speech_outweighs_formal_look_alikes(self) -> None:
+        # Formal texts write "bản" (bản sao) and "có" far more than "bạn" and "cô"; the everyday
+        # text knows how people speak of their partners, and that chat's "e" is "em".
+        corpus = [*self.CORPUS, "Giấy chứng nhận, chứng thực bản sao"]
+        restorer = DiacriticRestorer.build(corpus, min_bigram_count=1)
+        assert restorer.restore("toi sap cuoi vo") == "tôi sắp cưới vợ"
+        assert restorer.restore("ban gai toi") == "bạn gái tôi"
+        assert restorer.restore("co ay la nguoi nhat") == "cô ấy là người nhật"
+        assert restorer.restore("cho e hoi") == "cho e hỏi"
+
     def test_save_and_load(self, tmp_path) -> None:  # type: ignore[no-untyped-def]
         restorer = DiacriticRestorer.build(self.CORPUS, min_bigram_count=1)
         restorer.save(tmp_path / "lex.json.gz")
@@ -344,6 +355,31 @@ def test_what_the_citizen_already_holds_brings_no_meanings(text: str) -> None:
     assert "cấp giấy phép xây dựng" in analyzed.expansions
     asked = QueryAnalyzer(synonyms=SynonymDictionary.load()).analyze("làm sổ đỏ ở đâu")
     assert "giấy chứng nhận quyền sử dụng đất" in asked.expansions
+
+
+@pytest.mark.parametrize(
+    ("text", "left"),
+    [
+        ("khai sinh cho con cần mang theo những giấy tờ gì?", "khai sinh cho con cần"),
+        ("dang ky ket hon thi ho so gom nhung gi", "dang ky ket hon thi"),
+        ("đổi bằng lái xe cần giấy tờ gì, nộp ở đâu", "đổi bằng lái xe , nộp ở đâu"),
+        ("chuyển hồ sơ học sinh sang trường khác", "chuyển hồ sơ học sinh sang trường khác"),
+        ("nộp hồ sơ ở đâu", "nộp hồ sơ ở đâu"),
+    ],
+)
+def test_what_a_question_asks_of_a_procedure_is_not_what_it_names(text: str, left: str) -> None:
+    from search.query import without_asked
+
+    assert re.sub(r"\s*,[\s,]*", " , ", without_asked(text)).strip(" ,?") == left
+
+
+def test_the_words_of_what_is_asked_weigh_little() -> None:
+    from search.query import _ASKED_WEIGHT, QueryAnalyzer
+
+    analyzer = QueryAnalyzer(synonyms=SynonymDictionary.load())
+    for text in ("khai sinh cho con cần những giấy tờ gì", "khai sinh cho con can giay to gi"):
+        weights = dict(analyzer.sparse_tokens(analyzer.analyze(text)))
+        assert weights["giay to"] == _ASKED_WEIGHT < weights["khai sinh"] == 1.0, text
 
 
 def test_a_long_query_is_cut_at_a_word() -> None:
