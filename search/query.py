@@ -21,9 +21,11 @@ _EXPANSION_WEIGHT = 0.6
 # What a citizen says they already hold is the setting of the question, not what it asks for:
 # "xây nhà trên mảnh đất đã có sổ đỏ, xin giấy phép xây dựng" asks for a building permit, and
 # the land certificate's official words would pull the land procedures ahead of it. The words
-# after "đã có" / "đã được cấp" bring no dictionary meanings (they are still searched).
+# after "đã có" / "đã được cấp" (or "mới", "vừa") bring no dictionary meanings (they are
+# still searched).
 _ALREADY_HELD = re.compile(
-    r"(?<!\w)(?:đã có|đã được cấp|da co|da duoc cap)\s+\w+(?:\s+\w+)?", re.IGNORECASE
+    r"(?<!\w)(?:đã|mới|vừa|da|moi|vua)\s+(?:có|được cấp|co|duoc cap)\s+\w+(?:\s+\w+)?",
+    re.IGNORECASE,
 )
 
 # What a question asks of a procedure is no part of which procedure it means: "cần mang theo

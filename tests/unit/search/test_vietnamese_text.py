@@ -345,6 +345,8 @@ def test_procedure_codes_of_every_family_are_detected(text: str, codes: list[str
     [
         "muốn xây nhà 3 tầng trên mảnh đất đã có sổ đỏ, xin giấy phép xây dựng ở đâu",
         "muon xay nha 3 tang tren manh dat da co so do, xin giay phep xay dung o dau",
+        "đất mới được cấp sổ đỏ, giờ xin giấy phép xây dựng nhà ở đâu",
+        "dat vua duoc cap so do, gio xin giay phep xay dung nha o dau",
     ],
 )
 def test_what_the_citizen_already_holds_brings_no_meanings(text: str) -> None:
