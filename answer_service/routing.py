@@ -34,6 +34,7 @@ from answer_service.routing_cues import (
     CRIES,
     CUES,
     FILLERS,
+    FOLDED_NOT_BEFORE,
     NOT_AFTER,
     NOT_BEFORE,
     PAST_CUES,
@@ -69,9 +70,10 @@ def _compile(cues: dict[str, float], *, folded: bool) -> Patterns:
         return fold_accents(phrase) if folded else phrase
 
     def guard(phrase: str) -> str:
-        return "".join(
-            rf"(?!\s+{re.escape(form(after))}(?!\w))" for after in NOT_BEFORE.get(phrase, ())
+        followers = NOT_BEFORE.get(phrase, ()) + (
+            FOLDED_NOT_BEFORE.get(phrase, ()) if folded else ()
         )
+        return "".join(rf"(?!\s+{re.escape(form(after))}(?!\w))" for after in followers)
 
     def unless_after(phrase: str) -> str:
         return "".join(rf"(?<!{re.escape(form(before))} )" for before in NOT_AFTER.get(phrase, ()))

@@ -508,6 +508,13 @@ NOT_BEFORE = {
     "cứu": ("hộ", "nạn", "trợ", "tế", "thương", "hỏa", "chữa", "sinh", "người", "tài", "đói"),
     "cứu con": ("tin",),
 }
+# Followers that rule a cue out only in a message typed without diacritics: folded, "chạy về",
+# "chạy theo", "chạy trốn" (running somewhere, after someone, away) read "chay ve", while a fire
+# does spread "cháy về phía nhà tôi".
+FOLDED_NOT_BEFORE = {
+    "cháy": ("về", "theo", "trốn"),
+    "đang cháy": ("về", "theo", "trốn"),
+}
 NOT_AFTER = {
     # Folded, "vui chơi, giải trí dưới nước", "hoạt động dưới nước", "công trình dưới nước"
     # read "duoi nuoc".

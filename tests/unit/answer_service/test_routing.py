@@ -483,9 +483,18 @@ def test_their_emergency_twins_stay_emergencies(message: str, route: Route) -> N
             "nhập khẩu gia vị từ Ấn Độ thì cần kiểm dịch thực vật không, hồ sơ gồm gì",
             Route.PROCEDURE,
         ),
+        # The ninth set: folded, thieves running off ("chạy về", "chạy theo") are no fire; a
+        # fire spreading ("cháy về phía") still is, with its diacritics.
+        (
+            "vua bi giat dien thoai o cho, thang do dang chay ve phia cau, bao cong an giup",
+            Route.EMERGENCY_113,
+        ),
+        ("xe máy bị trộm, tôi đang chạy theo tụi nó, gọi công an gấp", Route.EMERGENCY_113),
+        ("lửa đang cháy về phía nhà tôi, cứu với", Route.EMERGENCY_114),
+        ("chay nha roi, cuu voi", Route.EMERGENCY_114),
     ],
 )
-def test_kinds_of_message_seen_in_the_fifth_to_eighth_question_sets(
+def test_kinds_of_message_seen_in_the_fifth_to_ninth_question_sets(
     message: str, route: Route
 ) -> None:
     assert classify_route(message).route is route
