@@ -525,6 +525,8 @@ NOT_AFTER = {
     "khói": ("ra", "rời", "thoát", "tránh"),
     "đang cháy": ("nước",),
     "súng": ("bổ",),
+    # Folded, "công ty con do tập đoàn sở hữu" (a subsidiary owned by) reads "ty con do".
+    "côn đồ": ("ty",),
     "bị đâm": ("thiết",),
     "có người bị": ("gia đình", "hộ"),
     # Folded, "ghi bí danh", "tên bí danh" (an alias) read "ghi bi danh", "ten bi danh".

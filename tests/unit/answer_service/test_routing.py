@@ -492,6 +492,12 @@ def test_their_emergency_twins_stay_emergencies(message: str, route: Route) -> N
         ("xe máy bị trộm, tôi đang chạy theo tụi nó, gọi công an gấp", Route.EMERGENCY_113),
         ("lửa đang cháy về phía nhà tôi, cứu với", Route.EMERGENCY_114),
         ("chay nha roi, cuu voi", Route.EMERGENCY_114),
+        (
+            "cong ty con do tap doan nha nuoc so huu toan bo von dang hoat dong, chuyen sang "
+            "cong ty trach nhiem huu han mot thanh vien the nao",
+            Route.PROCEDURE,
+        ),
+        ("co may thang con do dang danh nhau truoc cong nha toi, goi cong an", Route.EMERGENCY_113),
     ],
 )
 def test_kinds_of_message_seen_in_the_fifth_to_ninth_question_sets(
