@@ -384,6 +384,23 @@ def test_the_words_of_what_is_asked_weigh_little() -> None:
         assert weights["giay to"] == _ASKED_WEIGHT < weights["khai sinh"] == 1.0, text
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hai đứa mình đều quốc tịch Việt Nam, đăng ký kết hôn ở xã nào",
+        "chồng tôi quốc tịch Hàn Quốc, con sinh ở Việt Nam làm khai sinh thế nào",
+    ],
+)
+def test_a_nationality_said_in_passing_brings_no_nationality_procedure(text: str) -> None:
+    # Who holds which nationality is the setting of most questions about a foreign element; the
+    # nationality procedures are asked for by what is done with one ("nhập", "thôi", "xin").
+    from search.query import QueryAnalyzer
+
+    analyzer = QueryAnalyzer(synonyms=SynonymDictionary.load())
+    assert not any("quốc tịch" in e for e in analyzer.analyze(text).expansions)
+    assert "nhập quốc tịch việt nam" in analyzer.analyze("xin nhập quốc tịch").expansions
+
+
 def test_a_long_query_is_cut_at_a_word() -> None:
     from search.query import MAX_QUERY_CHARS, QueryAnalyzer
     from search.text.synonyms import SynonymDictionary
