@@ -34,6 +34,11 @@ RECORD_LEFT = (
     "nơi tạm trú; người nước ngoài đã cư trú tại Việt Nam"
 )
 BIRTH_HELD = "Thủ tục đăng ký khai sinh cho người đã có hồ sơ, giấy tờ cá nhân"
+SIGNATURE = "Chứng thực chữ ký trong các giấy tờ, văn bản"
+SIGNATURE_TRANSLATOR = (
+    "Chứng thực chữ ký người dịch mà người dịch không phải là cộng tác viên dịch thuật của Ủy ban "
+    "nhân dân cấp xã"
+)
 LOST_CASE = (
     "Cấp lại chứng chỉ hành nghề môi giới bất động sản (trong trường hợp chứng chỉ bị cháy, bị "
     "mất, bị rách, bị hủy hoại do thiên tai hoặc lý do bất khả kháng khác)"
@@ -349,6 +354,19 @@ class TestSiblings:
         self, variants: VariantMarkers, question: str, first: str
     ) -> None:
         for order in ([RECORD_HERE, RECORD_LEFT], [RECORD_LEFT, RECORD_HERE]):
+            assert first_by_family(order, [question], variants) == first, order
+
+    @pytest.mark.parametrize(
+        ("question", "first"),
+        [
+            ("chứng thực chữ ký trên giấy ủy quyền ở đâu", SIGNATURE),
+            ("chứng thực chữ ký trên bản dịch hộ chiếu sang tiếng Anh", SIGNATURE_TRANSLATOR),
+        ],
+    )
+    def test_a_translator_signature_is_asked_for_by_speaking_of_a_translation(
+        self, variants: VariantMarkers, question: str, first: str
+    ) -> None:
+        for order in ([SIGNATURE, SIGNATURE_TRANSLATOR], [SIGNATURE_TRANSLATOR, SIGNATURE]):
             assert first_by_family(order, [question], variants) == first, order
 
     @pytest.mark.parametrize(
