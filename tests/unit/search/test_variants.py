@@ -107,6 +107,21 @@ class TestNames:
         name = "Thủ tục đăng ký kết hôn có yếu tố nước ngoài tại khu vực biên giới"
         assert variants.of_name(name).markers == {"yếu tố nước ngoài", "khu vực biên giới"}
 
+    def test_a_fully_online_procedure_is_marked_however_the_catalogue_words_it(
+        self, variants: VariantMarkers
+    ) -> None:
+        for name in (
+            "Cấp lại chứng nhận đăng ký xe, biển số xe thực hiện bằng dịch vụ công trực tuyến "
+            "toàn trình",
+            "Thu hồi chứng nhận đăng ký xe, biển số xe thực hiện bằng dịch vụ công toàn trình",
+        ):
+            assert "toàn trình" in variants.of_name(name).markers, name
+        direct = (
+            "Thu hồi giấy chứng nhận đăng ký, biển số xe thực hiện bằng dịch vụ công trực tuyến "
+            "một phần hoặc trực tiếp"
+        )
+        assert variants.of_name(direct).markers == {"thu hồi"}
+
     def test_a_procedure_without_permission_is_a_variant_the_question_must_say(
         self, variants: VariantMarkers
     ) -> None:
