@@ -34,6 +34,14 @@ RECORD_LEFT = (
     "nơi tạm trú; người nước ngoài đã cư trú tại Việt Nam"
 )
 BIRTH_HELD = "Thủ tục đăng ký khai sinh cho người đã có hồ sơ, giấy tờ cá nhân"
+REPAIR_SMALL = (
+    "Cấp giấy phép xây dựng sửa chữa, cải tạo đối với công trình cấp III, cấp IV (công trình Không "
+    "theo tuyến/Theo tuyến trong đô thị)"
+)
+REPAIR_LARGE = (
+    "Cấp giấy phép xây dựng sửa chữa, cải tạo đối với công trình cấp đặc biệt, cấp I, cấp II "
+    "(công trình Không theo tuyến/Theo tuyến trong đô thị)"
+)
 SIGNATURE = "Chứng thực chữ ký trong các giấy tờ, văn bản"
 SIGNATURE_TRANSLATOR = (
     "Chứng thực chữ ký người dịch mà người dịch không phải là cộng tác viên dịch thuật của Ủy ban "
@@ -369,6 +377,19 @@ class TestSiblings:
         self, variants: VariantMarkers, question: str, first: str
     ) -> None:
         for order in ([RECORD_HERE, RECORD_LEFT], [RECORD_LEFT, RECORD_HERE]):
+            assert first_by_family(order, [question], variants) == first, order
+
+    @pytest.mark.parametrize(
+        ("question", "first"),
+        [
+            ("sửa nhà, đập tường làm lại mặt tiền có phải xin giấy phép xây dựng", REPAIR_SMALL),
+            ("cải tạo tòa nhà văn phòng 20 tầng thì xin giấy phép xây dựng ở đâu", REPAIR_LARGE),
+        ],
+    )
+    def test_the_largest_works_are_asked_for_by_saying_how_large(
+        self, variants: VariantMarkers, question: str, first: str
+    ) -> None:
+        for order in ([REPAIR_SMALL, REPAIR_LARGE], [REPAIR_LARGE, REPAIR_SMALL]):
             assert first_by_family(order, [question], variants) == first, order
 
     @pytest.mark.parametrize(
