@@ -42,6 +42,15 @@ REPAIR_LARGE = (
     "Cấp giấy phép xây dựng sửa chữa, cải tạo đối với công trình cấp đặc biệt, cấp I, cấp II "
     "(công trình Không theo tuyến/Theo tuyến trong đô thị)"
 )
+RECORD_FOR_COURT = (
+    "Cấp Phiếu lý lịch tư pháp theo yêu cầu của cơ quan tiến hành tố tụng (đối tượng là công dân "
+    "Việt Nam, người nước ngoài đang cư trú tại Việt Nam)"
+)
+ADOPT_HERE = "Đăng ký việc nuôi con nuôi trong nước"
+ADOPT_FOREIGN_CHILD = (
+    "Cấp giấy xác nhận công dân Việt Nam ở trong nước đủ điều kiện nhận trẻ em nước ngoài làm con "
+    "nuôi"
+)
 SIGNATURE = "Chứng thực chữ ký trong các giấy tờ, văn bản"
 SIGNATURE_TRANSLATOR = (
     "Chứng thực chữ ký người dịch mà người dịch không phải là cộng tác viên dịch thuật của Ủy ban "
@@ -377,6 +386,33 @@ class TestSiblings:
         self, variants: VariantMarkers, question: str, first: str
     ) -> None:
         for order in ([RECORD_HERE, RECORD_LEFT], [RECORD_LEFT, RECORD_HERE]):
+            assert first_by_family(order, [question], variants) == first, order
+
+    @pytest.mark.parametrize(
+        ("question", "first", "sibling"),
+        [
+            ("xin phiếu lý lịch tư pháp để nộp hồ sơ xin việc", RECORD_HERE, RECORD_FOR_COURT),
+            (
+                "viện kiểm sát đề nghị cấp phiếu lý lịch tư pháp của bị can",
+                RECORD_FOR_COURT,
+                RECORD_HERE,
+            ),
+            (
+                "vợ chồng tôi muốn nhận cháu họ trong nước làm con nuôi",
+                ADOPT_HERE,
+                ADOPT_FOREIGN_CHILD,
+            ),
+            (
+                "vợ chồng tôi ở Việt Nam muốn nhận một bé người nước ngoài làm con nuôi",
+                ADOPT_FOREIGN_CHILD,
+                ADOPT_HERE,
+            ),
+        ],
+    )
+    def test_who_asks_or_who_is_adopted_is_a_variant_the_question_must_say(
+        self, variants: VariantMarkers, question: str, first: str, sibling: str
+    ) -> None:
+        for order in ([first, sibling], [sibling, first]):
             assert first_by_family(order, [question], variants) == first, order
 
     @pytest.mark.parametrize(
