@@ -51,6 +51,13 @@ ADOPT_FOREIGN_CHILD = (
     "Cấp giấy xác nhận công dân Việt Nam ở trong nước đủ điều kiện nhận trẻ em nước ngoài làm con "
     "nuôi"
 )
+PAUSE_COMPANY = (
+    "Thông báo tạm ngừng kinh doanh, tiếp tục kinh doanh trước thời hạn đã thông báo (doanh "
+    "nghiệp, chi nhánh, văn phòng đại diện, địa điểm kinh doanh)"
+)
+PAUSE_HOUSEHOLD = (
+    "Tạm ngừng kinh doanh, tiếp tục kinh doanh trước thời hạn đã thông báo của hộ kinh doanh"
+)
 SIGNATURE = "Chứng thực chữ ký trong các giấy tờ, văn bản"
 SIGNATURE_TRANSLATOR = (
     "Chứng thực chữ ký người dịch mà người dịch không phải là cộng tác viên dịch thuật của Ủy ban "
