@@ -409,6 +409,8 @@ class TestSiblings:
                 ADOPT_HERE,
                 ADOPT_FOREIGN_CHILD,
             ),
+            ("công ty TNHH muốn tạm dừng hoạt động một năm", PAUSE_COMPANY, PAUSE_HOUSEHOLD),
+            ("quán phở nhà tôi muốn nghỉ bán ba tháng", PAUSE_HOUSEHOLD, PAUSE_COMPANY),
             (
                 "vợ chồng tôi ở Việt Nam muốn nhận một bé người nước ngoài làm con nuôi",
                 ADOPT_FOREIGN_CHILD,
