@@ -8,21 +8,19 @@ alone and the lexical lists alone.
 
 The dev questions are what the retrieval was tuned on, and so are the tuning sets:
 ``eval_data/tuning-questions.jsonl`` (160 questions, 20 of them for routing),
-``eval_data/tuning-questions-3.jsonl`` (150, 20 for routing),
-``eval_data/tuning-questions-4.jsonl`` (150, 20 for routing),
-``eval_data/tuning-questions-5.jsonl`` (150, 20 for routing),
-``eval_data/tuning-questions-6.jsonl`` (120, 15 for routing),
-``eval_data/tuning-questions-7.jsonl`` (100, 10 for routing; its procedures sampled from the
-whole catalogue, not only those citizens ask about), ``eval_data/tuning-questions-8.jsonl``
-(80, 6 for routing; half from the whole catalogue) and ``eval_data/tuning-questions-9.jsonl``
-(120, 10 for routing; a third from the whole catalogue, most with siblings), each written,
-like the held-out set, without sight of any other question or of the code, and only then read
-for kinds of failure. A set's figure as first measured says how well the work before it
-generalized; after that, it is a dev set. Two sets measure the retrieval on questions it was not
-tuned on: the portal's FAQ, and ``eval_data/heldout-questions.jsonl``, 120 citizen questions
-written for the project without sight of the dev questions or of the search code, half of them
-about procedures with near-identical siblings. They are for measuring only: a fix made for one
-of them would make the figure say nothing.
+``eval_data/tuning-questions-3.jsonl`` (150, 20 for routing), ``eval_data/tuning-questions-4.jsonl``
+(150, 20 for routing), ``eval_data/tuning-questions-5.jsonl`` (150, 20 for routing),
+``eval_data/tuning-questions-6.jsonl`` (120, 15 for routing), ``eval_data/tuning-questions-7.jsonl``
+(100, 10 for routing; its procedures sampled from the whole catalogue, not only those citizens ask
+about), ``eval_data/tuning-questions-8.jsonl`` (80, 6 for routing; half from the whole catalogue),
+``eval_data/tuning-questions-9.jsonl`` and ``eval_data/tuning-questions-10.jsonl`` (120 each, 10 for
+routing; a third from the whole catalogue, most with siblings), each written, like the held-out set,
+without sight of any other question or of the code, and only then read for kinds of failure. A set's
+figure as first measured says how well the work before it generalized; after that, it is a dev set.
+Two sets measure the retrieval on questions it was not tuned on: the portal's FAQ, and
+``eval_data/heldout-questions.jsonl``, 120 citizen questions written for the project without sight
+of the dev questions or of the search code, half of them about procedures with near-identical
+siblings. They are for measuring only: a fix made for one of them would make the figure say nothing.
 """
 
 from __future__ import annotations
@@ -53,7 +51,8 @@ SIXTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions
 SEVENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-7.jsonl"
 EIGHTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-8.jsonl"
 NINTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-9.jsonl"
-_ORDINALS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth")
+TENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-10.jsonl"
+_ORDINALS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
 
 
 @dataclass
@@ -337,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
             SEVENTH_TUNING_QUESTIONS,
             EIGHTH_TUNING_QUESTIONS,
             NINTH_TUNING_QUESTIONS,
+            TENTH_TUNING_QUESTIONS,
         ],
         help="sets written blind, then used like the dev questions",
     )

@@ -16,6 +16,7 @@ from answer_service.evaluation import (
     NINTH_TUNING_QUESTIONS,
     SEVENTH_TUNING_QUESTIONS,
     SIXTH_TUNING_QUESTIONS,
+    TENTH_TUNING_QUESTIONS,
     THIRD_TUNING_QUESTIONS,
     TUNING_QUESTIONS,
     Question,
@@ -107,6 +108,7 @@ def test_each_tuning_set_gets_its_own_row_before_the_held_out_one() -> None:
         (SEVENTH_TUNING_QUESTIONS, 100, {"formal", "colloquial", "unaccented", "chat"}),
         (EIGHTH_TUNING_QUESTIONS, 80, {"formal", "colloquial", "unaccented", "chat"}),
         (NINTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
+        (TENTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
     ],
 )
 def test_the_tuning_questions_are_well_formed(path: Path, count: int, styles: set[str]) -> None:
