@@ -45,6 +45,28 @@ _APPLICANT_WORDS = (("cho",), ("đối", "với"), ("của",))
 # "Cấp, cấp lại, sửa đổi giấy phép ...": the name lists the base action among its variants.
 _ACTION_LIST = re.compile(r"^\s*(?:thủ tục\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?\s*,", re.IGNORECASE)
 _NAME_CACHE_SIZE = 16_384
+# "lại" marks a reissue after a verb of issuing ("cấp lại", "đăng ký lại"), not where it
+# returns, regains or redoes something else: "trả lại giấy phép", "trở lại quốc tịch", "mua lại
+# cổ phiếu", "tổ chức lại", "xác định lại diện tích", "cho thuê lại", "xây dựng lại", nor in
+# the bailiff's title "Thừa phát lại".
+_AGAIN = ("lại",)
+_NOT_REISSUE_BEFORE = frozenset(
+    {
+        "trả",
+        "phát",
+        "trở",
+        "mua",
+        "chức",
+        "định",
+        "thả",
+        "còn",
+        "tính",
+        "thuê",
+        "vay",
+        "lưu",
+        "dựng",
+    }
+)
 
 Syllables = tuple[str, ...]
 
@@ -84,6 +106,16 @@ def _outermost(sylls: Syllables, found: list[tuple[str, Syllables]]) -> frozense
         marker
         for marker, words in found
         if any(not inside_a_longer(at, at + len(words)) for at in _occurrences(sylls, words))
+    )
+
+
+def _marks(sylls: Syllables, words: Syllables) -> bool:
+    """Whether ``words`` found in ``sylls`` mark a variant there: "lại" only where some
+    occurrence follows no word that makes it something other than a reissue."""
+    if words != _AGAIN:
+        return True
+    return any(
+        at == 0 or sylls[at - 1] not in _NOT_REISSUE_BEFORE for at in _occurrences(sylls, words)
     )
 
 
@@ -219,7 +251,9 @@ class VariantMarkers:
             if found != -1:
                 head_end = min(head_end, found)
         head = sylls[:head_end]
-        actions = _outermost(head, [(a, s) for a, s in self._actions if _find(head, s) != -1])
+        actions = _outermost(
+            head, [(a, s) for a, s in self._actions if _find(head, s) != -1 and _marks(head, s)]
+        )
         qualifiers = frozenset(q for q, s in self._qualifiers if _find(sylls, s) != -1)
         if qualifiers:
             qualifiers -= self._listed_beside_home(name, qualifiers)
@@ -285,7 +319,9 @@ class VariantMarkers:
             sylls = _syllables(text)
             if has_diacritics(text):
                 runs = _runs(sylls, self._longest)
-                surely |= _outermost(sylls, [(m, s) for m, s in self._markers if s in runs])
+                surely |= _outermost(
+                    sylls, [(m, s) for m, s in self._markers if s in runs and _marks(sylls, s)]
+                )
                 surely.update(m for m, s in self._triggers if s in runs)
                 situations.update(w for w, s in self._situations if s in runs)
             else:

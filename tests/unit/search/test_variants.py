@@ -194,6 +194,25 @@ class TestNames:
     ) -> None:
         assert variants.of_name(name).markers == markers
 
+    @pytest.mark.parametrize(
+        ("name", "markers"),
+        [
+            ("Cấp lại thẻ căn cước", {"lại"}),
+            ("Đăng ký lại khai tử", {"lại"}),
+            (
+                "Xác định lại diện tích đất ở của hộ gia đình, cá nhân đã được cấp Giấy chứng nhận",
+                set(),
+            ),
+            ("Trả lại giấy phép nhận chìm", set()),
+            ("Bổ nhiệm lại Thừa phát lại", {"lại"}),
+            ("Công nhận tương đương đào tạo nghề Thừa phát lại ở nước ngoài", {"ở nước ngoài"}),
+        ],
+    )
+    def test_again_is_a_reissue_only_after_a_verb_of_issuing(
+        self, variants: VariantMarkers, name: str, markers: set[str]
+    ) -> None:
+        assert variants.of_name(name).markers == markers
+
     def test_a_marker_inside_a_longer_one_is_not_counted_again(
         self, variants: VariantMarkers
     ) -> None:
@@ -233,6 +252,10 @@ class TestQueries:
         # birth or a shop is, which the plain procedure covers.
         assert variants.in_query(["cán bộ đến tận nhà đăng ký khai tử"]).surely == {"lưu động"}
         assert variants.in_query(["mẹ tôi qua đời tại nhà riêng"]).surely == set()
+
+    def test_handing_something_back_asks_for_no_reissue(self, variants: VariantMarkers) -> None:
+        assert "lại" not in variants.in_query(["xe bán phế liệu, tôi muốn trả lại biển số"]).surely
+        assert "lại" in variants.in_query(["mất sổ đỏ, xin cấp lại"]).surely
 
     def test_text_without_diacritics_only_may_say_a_marker(self, variants: VariantMarkers) -> None:
         said = variants.in_query(["bang lai xe"])  # "lái" or "lại": it cannot tell
