@@ -58,6 +58,8 @@ PAUSE_COMPANY = (
 PAUSE_HOUSEHOLD = (
     "Tạm ngừng kinh doanh, tiếp tục kinh doanh trước thời hạn đã thông báo của hộ kinh doanh"
 )
+LICENCE = "Đổi giấy phép lái xe"
+LICENCE_MILITARY = "Đổi giấy phép lái xe quân sự do Bộ Quốc phòng cấp"
 SIGNATURE = "Chứng thực chữ ký trong các giấy tờ, văn bản"
 SIGNATURE_TRANSLATOR = (
     "Chứng thực chữ ký người dịch mà người dịch không phải là cộng tác viên dịch thuật của Ủy ban "
@@ -433,6 +435,8 @@ class TestSiblings:
                 ADOPT_FOREIGN_CHILD,
             ),
             ("công ty TNHH muốn tạm dừng hoạt động một năm", PAUSE_COMPANY, PAUSE_HOUSEHOLD),
+            ("bằng lái B2 sắp hết hạn, đổi ở đâu", LICENCE, LICENCE_MILITARY),
+            ("tôi là quân nhân, muốn đổi bằng lái xe do quân đội cấp", LICENCE_MILITARY, LICENCE),
             ("quán phở nhà tôi muốn nghỉ bán ba tháng", PAUSE_HOUSEHOLD, PAUSE_COMPANY),
             (
                 "vợ chồng tôi ở Việt Nam muốn nhận một bé người nước ngoài làm con nuôi",

@@ -401,6 +401,14 @@ def test_a_nationality_said_in_passing_brings_no_nationality_procedure(text: str
     assert "nhập quốc tịch việt nam" in analyzer.analyze("xin nhập quốc tịch").expansions
 
 
+def test_a_card_described_by_its_chip_is_not_a_card_to_exchange() -> None:
+    from search.query import QueryAnalyzer
+
+    analyzer = QueryAnalyzer(synonyms=SynonymDictionary.load())
+    expansions = analyzer.analyze("bị móc túi mất thẻ căn cước gắn chip, làm lại ở đâu").expansions
+    assert "thẻ căn cước" in expansions and "cấp đổi thẻ căn cước" not in expansions
+
+
 def test_a_long_query_is_cut_at_a_word() -> None:
     from search.query import MAX_QUERY_CHARS, QueryAnalyzer
     from search.text.synonyms import SynonymDictionary
