@@ -56,14 +56,20 @@ def asked_about(text: str) -> list[tuple[int, int]]:
     return [m.span() for m in _ASKED_ABOUT.finditer(folded)]
 
 
-def without_asked(text: str) -> str:
-    """``text`` with what it asks of a procedure cut out, at a phrase break."""
-    pieces, last = [], 0
+def split_asked(text: str) -> tuple[str, list[str]]:
+    """``text`` with what it asks of a procedure cut out at a phrase break, and the pieces cut."""
+    pieces, asked, last = [], [], 0
     for start, end in asked_about(text):
         pieces += [text[last:start], " , "]
+        asked.append(text[start:end])
         last = end
     pieces.append(text[last:])
-    return "".join(pieces)
+    return "".join(pieces), asked
+
+
+def without_asked(text: str) -> str:
+    """``text`` with what it asks of a procedure cut out, at a phrase break."""
+    return split_asked(text)[0]
 
 
 @dataclass
@@ -165,18 +171,14 @@ class QueryAnalyzer:
     def sparse_tokens(self, analyzed: AnalyzedQuery) -> list[tuple[str, float]]:
         """Weighted lexical tokens: the query's own, then what it asks of a procedure and its
         expansions at lower weights."""
+        named, asked = split_asked(analyzed.restored)
         weighted = [
-            (token, 1.0)
-            for token in self.lexical.tokens(
-                without_asked(analyzed.restored), drop_stop_syllables=True
-            ).counts
+            (token, 1.0) for token in self.lexical.tokens(named, drop_stop_syllables=True).counts
         ]
-        for start, end in asked_about(analyzed.restored):
+        for phrase in asked:
             weighted += [
                 (token, _ASKED_WEIGHT)
-                for token in self.lexical.tokens(
-                    analyzed.restored[start:end], drop_stop_syllables=True
-                ).counts
+                for token in self.lexical.tokens(phrase, drop_stop_syllables=True).counts
             ]
         for expansion in analyzed.expansions:
             weighted += [

@@ -50,23 +50,7 @@ _NAME_CACHE_SIZE = 16_384
 # cổ phiếu", "tổ chức lại", "xác định lại diện tích", "cho thuê lại", "xây dựng lại", nor in
 # the bailiff's title "Thừa phát lại".
 _AGAIN = ("lại",)
-_NOT_REISSUE_BEFORE = frozenset(
-    {
-        "trả",
-        "phát",
-        "trở",
-        "mua",
-        "chức",
-        "định",
-        "thả",
-        "còn",
-        "tính",
-        "thuê",
-        "vay",
-        "lưu",
-        "dựng",
-    }
-)
+_NOT_REISSUE_BEFORE = frozenset("trả phát trở mua chức định thả còn tính thuê vay lưu dựng".split())
 
 Syllables = tuple[str, ...]
 
