@@ -52,7 +52,19 @@ SEVENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questio
 EIGHTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-8.jsonl"
 NINTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-9.jsonl"
 TENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-10.jsonl"
-_ORDINALS = ("second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth")
+ELEVENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-11.jsonl"
+_ORDINALS = (
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+)
 
 
 @dataclass
@@ -337,6 +349,7 @@ def main(argv: list[str] | None = None) -> int:
             EIGHTH_TUNING_QUESTIONS,
             NINTH_TUNING_QUESTIONS,
             TENTH_TUNING_QUESTIONS,
+            ELEVENTH_TUNING_QUESTIONS,
         ],
         help="sets written blind, then used like the dev questions",
     )

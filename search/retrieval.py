@@ -12,7 +12,9 @@ that one procedure with many matching sections does not fill the list:
 The head of the fused list is then ranked once more, by how much of each document's name the
 query says, and that fifth list is fused in too (``search.name_match``): it tells sibling
 procedures apart ("cấp" / "cấp lại" / "cấp đổi", "ở trong nước" / "ở nước ngoài"), with the
-words that mark a variant weighed apart (``search.text.variants``).
+words that mark a variant weighed apart (``search.text.variants``). Last, a ranker learnt from
+the labelled questions orders that head by the lists' scores and the name's fit together
+(``search.learned_rank``).
 
 A procedure code in the query ("1.001193", "1.000948.H38") is looked up exactly and put first.
 """
@@ -29,6 +31,7 @@ from pydantic import BaseModel, Field
 from search.embedders import DenseEmbedder, QueryBatcher
 from search.errors import EmbeddingUnavailable
 from search.index.protocol import HybridIndex, IndexFilter
+from search.learned_rank import LearnedRanker
 from search.models import DENSE_SECTIONS, Chunk, ScoredChunk, Section
 from search.name_match import rerank_by_name
 from search.query import AnalyzedQuery, QueryAnalyzer, without_asked
@@ -108,6 +111,10 @@ class RetrievalWeights:
     ``excepted`` what a name takes off when the query says what it excepts ("(trừ xe mô tô, xe
     gắn máy)"). ``name_fit`` is what each point of a name's fit adds to its score besides its
     rank by name: 0.02 to 0.05 ranked alike, better than none, on the tuning sets.
+
+    ``learned_depth`` is how many hits of the head the learnt ranker orders
+    (``search.learned_rank``), and then the name match's depth too, as when the ranker was
+    learnt; 0 turns the ranker off.
     """
 
     lexical_all: float = 1.0
@@ -127,6 +134,7 @@ class RetrievalWeights:
     age_outside: float = 1.0
     excepted: float = 1.0
     name_fit: float = 0.03
+    learned_depth: int = 30
 
 
 @dataclass
@@ -171,6 +179,7 @@ class HybridRetriever:
         weights: Fusion weights.
         reranker: An optional cross-encoder stage after fusion.
         variants: The words that mark sibling procedures apart; the bundled list by default.
+        ranker: The learnt ranker of the head; the bundled weights by default.
     """
 
     def __init__(
@@ -182,6 +191,7 @@ class HybridRetriever:
         weights: RetrievalWeights | None = None,
         reranker: CrossEncoderReranker | None = None,
         variants: VariantMarkers | None = None,
+        ranker: LearnedRanker | None = None,
     ) -> None:
         self.index = index
         self.analyzer = analyzer
@@ -189,6 +199,7 @@ class HybridRetriever:
         self.weights = weights or RetrievalWeights()
         self.reranker = reranker
         self.variants = variants or VariantMarkers.load()
+        self.ranker = ranker or LearnedRanker.load()
 
     def retrieve(
         self,
@@ -245,10 +256,12 @@ class HybridRetriever:
                             vector, limit=w.section_candidates, query_filter=sections
                         ),
                     )
-        # Only the head is read from here on: the name's ranking, the reranker, the answer.
+        # Only the head is read from here on: the name's ranking, the learnt ranker, the
+        # cross-encoder, the answer.
+        depth = w.learned_depth or w.name_match_depth
         keep = max(
             top_k,
-            w.name_match_depth if w.name_match else 0,
+            depth if w.name_match or w.learned_depth else 0,
             self.reranker.top_n if self.reranker is not None else 0,
         )
         hits = self._fuse(lists, w.rrf_k, keep)
@@ -256,7 +269,7 @@ class HybridRetriever:
             hits,
             [without_asked(analyzed.text), without_asked(analyzed.restored), *analyzed.expansions],
             weight=w.name_match,
-            depth=w.name_match_depth,
+            depth=depth,
             rrf_k=w.rrf_k,
             name_of=self.analyzer.synonyms.spell_out,
             variants=self.variants,
@@ -275,6 +288,8 @@ class HybridRetriever:
             excepted=w.excepted,
             fit_weight=w.name_fit,
         )
+        if w.learned_depth:
+            hits = self.ranker.rerank(hits, analyzed.text, depth=w.learned_depth)
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)
         named, unknown = self._exact_codes(analyzed, query_filter)

@@ -10,6 +10,7 @@ import pytest
 
 from answer_service.evaluation import (
     EIGHTH_TUNING_QUESTIONS,
+    ELEVENTH_TUNING_QUESTIONS,
     FIFTH_TUNING_QUESTIONS,
     FOURTH_TUNING_QUESTIONS,
     HELDOUT_QUESTIONS,
@@ -109,6 +110,7 @@ def test_each_tuning_set_gets_its_own_row_before_the_held_out_one() -> None:
         (EIGHTH_TUNING_QUESTIONS, 80, {"formal", "colloquial", "unaccented", "chat"}),
         (NINTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
         (TENTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
+        (ELEVENTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
     ],
 )
 def test_the_tuning_questions_are_well_formed(path: Path, count: int, styles: set[str]) -> None:

@@ -194,10 +194,11 @@ def analyzer() -> QueryAnalyzer:
 class TestHybridRetrieverNameMatch:
     def retriever(self, analyzer: QueryAnalyzer, **weights: Any) -> HybridRetriever:
         index = StubIndex([chunk(FOREIGN, 1), chunk(PLAIN, 2), chunk(ISSUE, 3)])
+        # The name list alone: the learnt ranker after it is off unless a test turns it on.
         return HybridRetriever(
             index=index,  # type: ignore[arg-type]  # a stub with the methods retrieve calls
             analyzer=analyzer,
-            weights=RetrievalWeights(**weights),
+            weights=RetrievalWeights(**{"learned_depth": 0, **weights}),
         )
 
     def test_default_weights_apply_the_name_list(self, analyzer: QueryAnalyzer) -> None:
