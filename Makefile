@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install run serve test test-unit eval bench lint services clean
+.PHONY: install run serve test test-unit eval ranker bench lint services clean
 
 install: $(STAMP)
 
@@ -35,6 +35,9 @@ test-unit: install
 
 eval: install
 	$(PY) -m answer_service.evaluation --output docs/evaluation.md
+
+ranker: install
+	$(PY) -m answer_service.train_ranker --cross-validate
 
 bench: install
 	$(PY) bench/bench_ingestion.py

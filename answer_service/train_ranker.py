@@ -100,18 +100,22 @@ def main(argv: list[str] | None = None) -> int:
         chosen = [(rows, right) for n in names for rows, right, _ in by_set[n] if rows]
         return fit_pairwise(chosen, trained_on=", ".join(names))
 
+    try:
+        ranker = learn(list(by_set))
+    except ValueError as exc:  # an empty index finds no right hit for any question
+        print(f"nothing to learn from ({exc}): run `hotline sync` first", file=sys.stderr)
+        return 2
     if args.cross_validate:
         print("set | MRR@10 before | after (each as written, then without diacritics)")
         for name, found in by_set.items():
-            ranker = learn([n for n in by_set if n != name])
+            without = learn([n for n in by_set if n != name])
             written, folded = found[0::2], found[1::2]
             cells = []
             for half in (written, folded):
                 before = sum(reciprocal_rank([-o for o in order], r) for _, r, order in half)
-                after = sum(reciprocal_rank(ranker.scores(rows), r) for rows, r, _ in half if rows)
+                after = sum(reciprocal_rank(without.scores(rows), r) for rows, r, _ in half if rows)
                 cells.append(f"{before / len(half):.3f} → {after / len(half):.3f}")
             print(f"{name} | {' | '.join(cells)}")
-    ranker = learn(list(by_set))
     total = sum(len(found) // 2 for found in by_set.values())
     ranker = dataclasses.replace(
         ranker,
