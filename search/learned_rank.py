@@ -205,7 +205,12 @@ class LearnedRanker:
 
     def rerank(self, hits: list[DocumentHit], query_text: str, *, depth: int) -> list[DocumentHit]:
         """The first ``depth`` hits ordered by the learnt score (ties keep their order), each
-        with that score under ``list_scores[LEARNED_SCORE]``; the rest after them as they were."""
+        with that score under ``list_scores[LEARNED_SCORE]``; the rest after them as they were.
+
+        The places keep their scores and the hits move between them, so scores still fall from
+        the first hit to the last, on the scale the answer service reads (how close the next
+        procedures come to the first, ``answer_service.service.close_alternatives``).
+        """
         if depth < 1:
             raise ValueError(f"depth must be at least 1, got {depth}")
         head, tail = hits[:depth], hits[depth:]
@@ -213,11 +218,15 @@ class LearnedRanker:
             return hits
         scores = self.scores(features(head, query_text))
         order = sorted(range(len(head)), key=lambda i: (-scores[i], i))
+        places = sorted((hit.score for hit in head), reverse=True)
         return [
             head[i].model_copy(
-                update={"list_scores": {**head[i].list_scores, LEARNED_SCORE: scores[i]}}
+                update={
+                    "score": place,
+                    "list_scores": {**head[i].list_scores, LEARNED_SCORE: scores[i]},
+                }
             )
-            for i in order
+            for i, place in zip(order, places, strict=True)
         ] + tail
 
 

@@ -101,6 +101,8 @@ class TestRerank:
         ranked = only("name_fit").rerank(hits, "q", depth=3)
         assert [h.title for h in ranked] == ["C d", "E f", "A b"]
         assert ranked[0].list_scores[LEARNED_SCORE] == pytest.approx(0.8)
+        # The hits move between the places; the places keep their scores.
+        assert [h.score for h in ranked] == [h.score for h in hits]
         # The opposite weight gives the opposite order; the hits given are not changed.
         ranked = only("name_fit", -1.0).rerank(hits, "q", depth=3)
         assert [h.title for h in ranked] == ["A b", "E f", "C d"]
