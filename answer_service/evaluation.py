@@ -53,6 +53,19 @@ EIGHTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-question
 NINTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-9.jsonl"
 TENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-10.jsonl"
 ELEVENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-11.jsonl"
+TUNING_SETS = (
+    TUNING_QUESTIONS,
+    THIRD_TUNING_QUESTIONS,
+    FOURTH_TUNING_QUESTIONS,
+    FIFTH_TUNING_QUESTIONS,
+    SIXTH_TUNING_QUESTIONS,
+    SEVENTH_TUNING_QUESTIONS,
+    EIGHTH_TUNING_QUESTIONS,
+    NINTH_TUNING_QUESTIONS,
+    TENTH_TUNING_QUESTIONS,
+    ELEVENTH_TUNING_QUESTIONS,
+)
+"""The sets written blind, second first, in the order the report names them."""
 _ORDINALS = (
     "second",
     "third",
@@ -339,18 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         "--tuning",
         type=Path,
         nargs="*",
-        default=[
-            TUNING_QUESTIONS,
-            THIRD_TUNING_QUESTIONS,
-            FOURTH_TUNING_QUESTIONS,
-            FIFTH_TUNING_QUESTIONS,
-            SIXTH_TUNING_QUESTIONS,
-            SEVENTH_TUNING_QUESTIONS,
-            EIGHTH_TUNING_QUESTIONS,
-            NINTH_TUNING_QUESTIONS,
-            TENTH_TUNING_QUESTIONS,
-            ELEVENTH_TUNING_QUESTIONS,
-        ],
+        default=list(TUNING_SETS),
         help="sets written blind, then used like the dev questions",
     )
     parser.add_argument("--output", type=Path, help="also write the Markdown here")
