@@ -353,8 +353,11 @@ class TestErrors:
         def running() -> bool:
             if not catalog.exists():
                 return False
-            with sqlite3.connect(catalog) as db:
-                rows = db.execute("SELECT status FROM sync_runs").fetchall()
+            try:
+                with sqlite3.connect(catalog) as db:
+                    rows = db.execute("SELECT status FROM sync_runs").fetchall()
+            except sqlite3.OperationalError:  # the file is there, its tables not yet
+                return False
             return rows == [("running",)]
 
         while not running() and process.poll() is None and time.monotonic() < deadline:
