@@ -32,7 +32,7 @@ from search.text.vietnamese import fold_accents
 # The eleventh set was written blind after the ranker was first learnt: it measures it.
 TRAINING_SETS = tuple(path for path in TUNING_SETS if path != ELEVENTH_TUNING_QUESTIONS)
 
-Example = tuple[list[list[float]], list[bool], list[int]]  # rows, right, order before the ranker
+Example = tuple[list[list[float]], list[bool]]  # the head's feature rows, which hits are right
 
 
 def examples(engine: SearchEngine, questions: list[Question], depth: int) -> list[Example]:
@@ -49,7 +49,7 @@ def examples(engine: SearchEngine, questions: list[Question], depth: int) -> lis
                 result = retriever.retrieve(text, top_k=depth)
                 hits = result.hits[:depth]
                 right = [h.doc_kind == "procedure" and h.code in q.expected_codes for h in hits]
-                found.append((features(hits, result.query.text), right, list(range(len(hits)))))
+                found.append((features(hits, result.query.text), right))
         return found
     finally:
         retriever.weights = learned
@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     engine.close()
 
     def learn(names: list[str]) -> LearnedRanker:
-        chosen = [(rows, right) for n in names for rows, right, _ in by_set[n] if rows]
+        chosen = [(rows, right) for n in names for rows, right in by_set[n] if rows]
         return fit_pairwise(chosen, trained_on=", ".join(names))
 
     try:
@@ -96,8 +96,9 @@ def main(argv: list[str] | None = None) -> int:
             written, folded = found[0::2], found[1::2]
             cells = []
             for half in (written, folded):
-                before = sum(reciprocal_rank([-o for o in order], r) for _, r, order in half)
-                after = sum(reciprocal_rank(without.scores(rows), r) for rows, r, _ in half if rows)
+                # Before the ranker the head is in its given order: equal scores keep it.
+                before = sum(reciprocal_rank([0.0] * len(r), r) for _, r in half)
+                after = sum(reciprocal_rank(without.scores(rows), r) for rows, r in half if rows)
                 cells.append(f"{before / len(half):.3f} → {after / len(half):.3f}")
             print(f"{name} | {' | '.join(cells)}")
     total = sum(len(found) // 2 for found in by_set.values())
