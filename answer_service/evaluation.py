@@ -53,6 +53,7 @@ EIGHTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-question
 NINTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-9.jsonl"
 TENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-10.jsonl"
 ELEVENTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-11.jsonl"
+TWELFTH_TUNING_QUESTIONS = Path(__file__).parent / "eval_data" / "tuning-questions-12.jsonl"
 TUNING_SETS = (
     TUNING_QUESTIONS,
     THIRD_TUNING_QUESTIONS,
@@ -64,6 +65,7 @@ TUNING_SETS = (
     NINTH_TUNING_QUESTIONS,
     TENTH_TUNING_QUESTIONS,
     ELEVENTH_TUNING_QUESTIONS,
+    TWELFTH_TUNING_QUESTIONS,
 )
 """The sets written blind, second first, in the order the report names them."""
 _ORDINALS = (
@@ -77,6 +79,7 @@ _ORDINALS = (
     "ninth",
     "tenth",
     "eleventh",
+    "twelfth",
 )
 
 
