@@ -52,8 +52,8 @@ def open_service(settings: Settings | None = None) -> AnswerService:
     return AnswerService(
         engine=SearchEngine.open(settings),
         catalog=Catalog(settings.catalog_url),
-        abstain_below=answer_settings.abstain_below,
-        clarify_within=answer_settings.clarify_within,
+        answer_at=answer_settings.answer_at,
+        offer_at=answer_settings.offer_at,
         rephraser=rephraser,
     )
 

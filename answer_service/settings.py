@@ -11,14 +11,22 @@ class AnswerSettings(BaseSettings):
         env_prefix="HOTLINE_", env_file=".env", env_ignore_empty=True, extra="ignore"
     )
 
-    abstain_below: float = Field(0.75, ge=0, le=1, description="Hand over below this confidence.")
-    clarify_within: float = Field(
+    answer_at: float = Field(
+        0.95,
+        ge=0,
+        le=1,
+        description=(
+            "Answer directly when the chance that the likeliest procedure is the one asked "
+            "about is at least this."
+        ),
+    )
+    offer_at: float = Field(
         0.9,
         ge=0,
         le=1,
         description=(
-            "Ask the citizen to choose when another procedure's score is at least this share "
-            "of the best one's; 1 asks only on a tie."
+            "Else ask the citizen to choose among the fewest likeliest procedures (two to "
+            "three) whose chances add up to this; hand over when three do not."
         ),
     )
     llm_base_url: str = ""

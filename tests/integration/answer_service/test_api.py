@@ -524,9 +524,9 @@ def test_answer_by_code(client: TestClient) -> None:
 def test_a_question_that_fits_two_procedures_equally_asks_which(
     invented_kb: InventedKnowledgeBase,
 ) -> None:
-    # Every confidence passes here, so that only the closeness of the two decides.
+    # No chance reaches 1: nothing is answered directly, and only how the chance splits decides.
     service = invented_kb.service
-    asking = AnswerService(engine=service.engine, catalog=service.catalog, abstain_below=0.0)
+    asking = AnswerService(engine=service.engine, catalog=service.catalog, answer_at=1.0)
     question = "Thủ tục cấp đổi giấy phép lái xe ba bánh và cấp đổi thẻ hội viên câu lạc bộ thơ"
     with TestClient(create_app(service=asking)) as test_client:
         body = answer(test_client, question)

@@ -65,12 +65,13 @@ def test_answer_is_recorded_with_its_channel_and_citations(
     assert set(stored["procedure_codes"]) == {c["code"] for c in answered["citations"]}
 
 
-def test_a_handed_over_question_shows_as_a_gap(
+def test_a_question_left_unanswered_shows_as_a_gap(
     client: TestClient, supervisor: dict[str, str]
 ) -> None:
+    # Handed over, or answered with a list of procedures to choose from: either is a gap.
     question = "xin thủ tục nuôi rồng lửa trong nhà"
     answered = client.post("/v1/answer", json={"question": question}).json()
-    assert answered["handover"] is True
+    assert answered["route"] == "procedure" and answered["answered"] is False
 
     gaps = client.get("/v1/quality/gaps", params={"days": 1}, headers=supervisor).json()
 

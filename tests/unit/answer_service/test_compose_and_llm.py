@@ -11,6 +11,7 @@ the service are minimal stand-ins: what is under test is what happens after retr
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -34,6 +35,7 @@ from ingestion.models import (
     SubmissionMethod,
     TimeUnit,
 )
+from search.learned_rank import LEARNED_SCORE
 from search.models import Section
 from search.query import AnalyzedQuery
 from search.retrieval import DocumentHit, RetrievalResult, RetrievalWeights
@@ -493,50 +495,116 @@ def test_a_fee_that_lost_its_thousands_is_doubtful() -> None:
     assert not doubtful_fees(with_fees(Fee(amount=None, text="Theo quy định")))
 
 
-def _hit(code: str, score: float) -> DocumentHit:
+def _hit(code: str, learned: float | None, title: str = "") -> DocumentHit:
+    """A procedure hit with the learnt ranker's score ``learned`` (None: the ranker was off)."""
+    scores = {} if learned is None else {LEARNED_SCORE: learned}
     return DocumentHit(
-        doc_id=f"procedure:{code}", doc_kind="procedure", code=code, title=code, score=score
+        doc_id=f"procedure:{code}",
+        doc_kind="procedure",
+        code=code,
+        title=title or code,
+        score=1.0,
+        list_scores=scores,
     )
 
 
-def test_close_alternatives_are_those_within_the_share_of_the_best() -> None:
-    from answer_service.service import close_alternatives
+def test_chances_are_a_softmax_of_the_learnt_scores() -> None:
+    from answer_service.service import choice_probabilities
 
-    hits = [_hit("a", 1.0), _hit("b", 0.95), _hit("c", 0.85), _hit("d", 0.94), _hit("e", 0.99)]
+    chances = choice_probabilities([_hit("a", 2.0), _hit("b", 0.0), _hit("c", 0.0)])
 
-    assert [h.code for h in close_alternatives(hits, within=0.9)] == ["a", "b", "d"]
-    assert [h.code for h in close_alternatives(hits, within=1.0)] == ["a"]
-    assert [h.code for h in close_alternatives(hits[:1], within=0.9)] == ["a"]
-    assert close_alternatives([], within=0.9) == []
-
-
-def test_a_sibling_of_the_best_is_offered_however_far_behind() -> None:
-    from answer_service.service import close_alternatives
-
-    hits = [_hit("cấp thẻ", 1.0), _hit("cấp lại thẻ", 0.5), _hit("cấp sổ", 0.5)]
-
-    def siblings(name: str, other: str) -> bool:
-        return other.replace(" lại", "") == name
-
-    offered = close_alternatives(hits, within=0.9, siblings=siblings)
-    assert [h.code for h in offered] == ["cấp thẻ", "cấp lại thẻ"]
+    assert chances == pytest.approx(
+        [math.e**2 / (math.e**2 + 2), 1 / (math.e**2 + 2)] + [1 / (math.e**2 + 2)]
+    )
+    # Scores far apart do not overflow; the difference is all that counts.
+    assert choice_probabilities([_hit("a", 1000.0), _hit("b", 999.0)]) == pytest.approx(
+        choice_probabilities([_hit("a", 1.0), _hit("b", 0.0)])
+    )
+    assert choice_probabilities([]) == []
+    # Without the learnt ranker nothing stands out, and a lone hit is the only choice.
+    assert choice_probabilities([_hit("a", None), _hit("b", None)]) == [0.5, 0.5]
+    assert choice_probabilities([_hit("a", None)]) == [1.0]
 
 
-def test_the_same_procedure_at_another_level_is_not_offered_as_a_choice() -> None:
-    from answer_service.service import close_alternatives
+def test_a_likely_enough_first_procedure_is_answered() -> None:
+    from answer_service.service import choose
 
-    hits = [
-        _hit("1.014064", 1.0).model_copy(update={"title": "Cấp lại thẻ căn cước"}),
-        _hit("2.001194", 0.98).model_copy(
-            update={"title": "Cấp lại thẻ căn cước (thực hiện tại cấp tỉnh)"}
-        ),
-        _hit("1.000757", 0.97).model_copy(
-            update={"title": "Cấp lại thẻ căn cước (thực hiện tại cấp trung ương)"}
-        ),
-        _hit("1.014063", 0.95).model_copy(update={"title": "Cấp đổi thẻ căn cước"}),
+    hits = [_hit("a", 5.0), _hit("b", 0.0), _hit("c", -1.0)]
+
+    choice = choose(hits, answer_at=0.95, offer_at=0.9)
+
+    assert choice.answers and [h.code for h in choice.procedures] == ["a"]
+    assert choice.chance > 0.95
+    assert not choose(hits, answer_at=0.999, offer_at=0.9).answers
+
+
+def test_the_fewest_likeliest_procedures_that_reach_the_mark_are_offered() -> None:
+    from answer_service.service import choose
+
+    # Chances about 0.48, 0.48, 0.04, 0.00: two reach 0.9.
+    hits = [_hit("a", 3.0), _hit("b", 3.0), _hit("c", 0.5), _hit("d", -3.0)]
+
+    choice = choose(hits, answer_at=0.95, offer_at=0.9)
+
+    assert not choice.answers
+    assert [h.code for h in choice.procedures] == ["a", "b"]
+    assert [h.code for h in choose(hits, answer_at=0.95, offer_at=0.99).procedures] == [
+        "a",
+        "b",
+        "c",
     ]
 
-    offered = close_alternatives(hits, within=0.9)
 
-    assert [h.code for h in offered] == ["1.014064", "1.014063"]
-    assert [h.code for h in close_alternatives(hits[:3], within=0.9)] == ["1.014064"]
+def test_a_first_procedure_short_of_answering_is_offered_with_the_next() -> None:
+    from answer_service.service import choose
+
+    # About 0.91 for the first: above the mark for offering, under the one for answering.
+    hits = [_hit("a", 3.0), _hit("b", 0.5), _hit("c", -1.0)]
+
+    choice = choose(hits, answer_at=0.95, offer_at=0.9)
+
+    assert [h.code for h in choice.procedures] == ["a", "b"]
+
+
+def test_when_three_procedures_do_not_reach_the_mark_nothing_is_offered() -> None:
+    from answer_service.service import choose
+
+    hits = [_hit(code, 0.0) for code in "abcde"]
+
+    choice = choose(hits, answer_at=0.95, offer_at=0.9)
+
+    assert choice.procedures == [] and not choice.answers
+    assert choice.chance == pytest.approx(0.6)
+    assert choose([], answer_at=0.95, offer_at=0.9).procedures == []
+
+
+def test_the_same_procedure_at_another_level_is_not_offered_beside_others() -> None:
+    from answer_service.service import choose
+
+    hits = [
+        _hit("1.014064", 2.0, "Cấp lại thẻ căn cước"),
+        _hit("2.001194", 1.9, "Cấp lại thẻ căn cước (thực hiện tại cấp tỉnh)"),
+        _hit("1.000757", 1.8, "Cấp lại thẻ căn cước (thực hiện tại cấp trung ương)"),
+        _hit("1.014063", 1.7, "Cấp đổi thẻ căn cước"),
+        _hit("1.014062", -2.0, "Cấp thẻ căn cước"),
+    ]
+
+    choice = choose(hits, answer_at=0.95, offer_at=0.9)
+
+    # The three levels count as one name, about 0.78 of the chance, with 0.21 for the next.
+    assert [h.code for h in choice.procedures] == ["1.014064", "1.014063"]
+
+
+def test_a_procedure_whose_level_alone_is_unclear_offers_its_levels() -> None:
+    from answer_service.service import choose
+
+    hits = [
+        _hit("1.010385", 4.0, "Trình báo mất hộ chiếu phổ thông (cấp xã)"),
+        _hit("1.010386", 3.8, "Trình báo mất hộ chiếu phổ thông (cấp tỉnh)"),
+        _hit("1.000001", -2.0, "Cấp hộ chiếu phổ thông"),
+    ]
+
+    choice = choose(hits, answer_at=0.95, offer_at=0.9)
+
+    assert [h.code for h in choice.procedures] == ["1.010385", "1.010386"]
+    assert choice.chance > 0.95
