@@ -245,9 +245,8 @@ def choose(procedure_hits: Sequence[DocumentHit], *, answer_at: float, offer_at:
     The same procedure at another level ("… (thực hiện tại cấp tỉnh)") counts with the first
     of its name and is not offered beside other procedures. When that name alone reaches
     ``answer_at``, the question is about it but not about the level: its levels are offered.
-    Measured on the dev and tuning questions with ranker weights learnt without each set (0.95
-    and 0.9), 15 % of the questions were answered directly, 96 % of them right, and 72 % were
-    asked which, with the right procedure among those offered 92 % of the times.
+    How the defaults were chosen, and what they do to the labelled questions: docs/ingestion.md,
+    "When `/v1/answer` answers, asks which, or hands over".
     """
     chances = choice_probabilities(procedure_hits)
     if not chances:
