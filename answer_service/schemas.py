@@ -124,6 +124,11 @@ class CuratedOut(BaseModel):
 class ProcedureSuggestion(BaseModel):
     facts: KeyFacts
     score: float
+    chance: float = Field(
+        0.0,
+        description="The chance, 0 to 1, that this is the procedure asked about, among the "
+        "procedures the search found.",
+    )
 
 
 class SuggestOut(BaseModel):
@@ -133,7 +138,10 @@ class SuggestOut(BaseModel):
     procedures: list[ProcedureSuggestion]
     curated_answers: list[CuratedOut]
     suggested_reply: str
-    confidence: float
+    confidence: float = Field(
+        description="The chance, 0 to 1, that the first procedure is the one asked about; 1 "
+        "for a procedure named by its code and for a routed question."
+    )
     took_ms: float
     interaction_id: str = Field("", description="Refer to it in /v1/feedback.")
 
@@ -162,13 +170,16 @@ class AnswerOut(BaseModel):
     options: list[AnswerOption] = Field(
         default_factory=list,
         description=(
-            "When the question fits several procedures about equally, the answer asks which "
-            "one (answered and handover both false) and lists them here; the citizen replies "
-            "with a code."
+            "When no procedure is likely enough alone but two or three are together, the "
+            "answer asks which one (answered and handover both false) and lists them here; "
+            "the citizen replies with a code."
         ),
     )
     citations: list[Citation]
-    confidence: float
+    confidence: float = Field(
+        description="The chance, 0 to 1, that the likeliest procedure is the one asked about "
+        "(answered directly from HOTLINE_ANSWER_AT); 1 for a code and for a routed question."
+    )
     generated_by: str  # "composer", "llm" or "routing"
     took_ms: float
     interaction_id: str = Field("", description="Refer to it in /v1/feedback.")

@@ -360,16 +360,26 @@ class AnswerService:
         procedures: list[ProcedureSuggestion] = []
         best: Procedure | None = None
         curated: list[CuratedOut] = []
-        stored = self.procedures.by_doc_ids(
-            [hit.doc_id for hit in result.hits if hit.doc_kind == "procedure"]
+        procedure_hits = [hit for hit in result.hits if hit.doc_kind == "procedure"]
+        chances = dict(
+            zip(
+                (hit.doc_id for hit in procedure_hits),
+                choice_probabilities(procedure_hits),
+                strict=True,
+            )
         )
+        stored = self.procedures.by_doc_ids([hit.doc_id for hit in procedure_hits])
         for hit in result.hits:
             if hit.doc_kind == "procedure" and len(procedures) < request.top_k:
                 found = stored.get(hit.doc_id)
                 if found is not None:
                     best = best or found.procedure
                     procedures.append(
-                        ProcedureSuggestion(facts=found.facts, score=round(hit.score, 5))
+                        ProcedureSuggestion(
+                            facts=found.facts,
+                            score=round(hit.score, 5),
+                            chance=round(chances[hit.doc_id], 3),
+                        )
                     )
             elif hit.doc_kind == "curated_answer" and hit.matched:
                 curated.append(

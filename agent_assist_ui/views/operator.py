@@ -114,7 +114,9 @@ def _render_suggestion(suggestion: dict[str, Any], prefix: str = "") -> None:
             st.code(curated["text"], language=None, wrap_lines=True)
     for index, item in enumerate(suggestion.get("procedures", [])):
         facts = item["facts"]
-        with st.expander(f"{facts['code']} — {facts['name']}", expanded=index == 0):
+        chance = float(item.get("chance", 0))
+        label = f"{facts['code']} — {facts['name']} · khả năng {chance:.0%}"
+        with st.expander(label, expanded=index == 0):
             render_facts(facts)
     _feedback_buttons(suggestion, prefix)
 

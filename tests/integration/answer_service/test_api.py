@@ -369,6 +369,10 @@ def test_suggest_from_conversation_turns(client: TestClient) -> None:
     assert facts["documents"] and facts["methods"] and facts["where"]
     assert body["suggested_reply"].startswith("Hồ sơ gồm 3 loại giấy tờ")
     assert 0 < body["confidence"] <= 1
+    # Each suggestion's chance, the first's being the confidence; less likely ones come after.
+    chances = [p["chance"] for p in body["procedures"]]
+    assert chances[0] == body["confidence"]
+    assert chances == sorted(chances, reverse=True) and sum(chances) <= 1.0 + 1e-9
 
 
 def test_suggest_from_a_transcript(client: TestClient) -> None:
