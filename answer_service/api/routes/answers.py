@@ -38,7 +38,8 @@ def suggest(body: SuggestIn, service: ServiceDep, request: Request) -> SuggestOu
 
 @router.post("/answer")
 def answer(body: AnswerIn, service: ServiceDep, request: Request) -> AnswerOut:
-    """A grounded answer with citations, or a hand-over to an operator with the reason."""
+    """A grounded answer with citations; or two or three procedures for the citizen to choose
+    from by code; or a hand-over to an operator with the reason."""
     out = service.answer(body.question)
     out.interaction_id = get_quality(request).record(
         Interaction(
