@@ -138,6 +138,11 @@ class SuggestOut(BaseModel):
     procedures: list[ProcedureSuggestion]
     curated_answers: list[CuratedOut]
     suggested_reply: str
+    unknown_codes: list[str] = Field(
+        default_factory=list,
+        description="Procedure codes the conversation names that the catalogue does not hold; "
+        "the suggested reply then stays empty, since the procedures found are not those named.",
+    )
     confidence: float = Field(
         description="The chance, 0 to 1, that the first procedure is the one asked about; 1 "
         "for a procedure named by its code and for a routed question."

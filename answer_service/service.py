@@ -390,13 +390,20 @@ class AnswerService:
                         score=round(hit.score, 5),
                     )
                 )
-        reply = compose_answer(best, text).short_text if best is not None else ""
+        # A code the catalogue lacks: what else was found is not the procedure named, unless
+        # it is the national procedure of a provincial code ("1.000948" of "1.000948.H38").
+        found = {hit.code for hit in procedure_hits}
+        named_missing = any(
+            ".".join(code.split(".")[:2]) not in found for code in result.unknown_codes
+        )
+        reply = "" if best is None or named_missing else compose_answer(best, text).short_text
         return SuggestOut(
             route=decision.route.value,
             route_reason=decision.reason,
             procedures=procedures,
             curated_answers=curated,
             suggested_reply=reply,
+            unknown_codes=result.unknown_codes,
             confidence=confidence_of(result),
             took_ms=round((time.perf_counter() - started) * 1000, 2),
         )

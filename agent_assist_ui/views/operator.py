@@ -103,6 +103,12 @@ def _render_suggestion(suggestion: dict[str, Any], prefix: str = "") -> None:
     )
     if route.startswith("emergency"):
         st.error(suggestion.get("route_guidance", ""))
+    unknown = suggestion.get("unknown_codes") or []
+    if unknown:
+        st.warning(
+            f"Không có thủ tục mang mã {', '.join(unknown)} trong cơ sở dữ liệu: "
+            "các thủ tục dưới đây chỉ là kết quả tìm theo lời công dân."
+        )
     reply = suggestion.get("suggested_reply", "")
     if reply:
         st.markdown("**Câu trả lời gợi ý** (bấm biểu tượng sao chép ở góc phải để sao chép)")

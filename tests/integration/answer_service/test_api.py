@@ -384,6 +384,28 @@ def test_suggest_from_a_transcript(client: TestClient) -> None:
     assert "135.000 đồng" in body["suggested_reply"]
 
 
+def test_suggest_names_a_code_the_catalogue_lacks_and_reads_out_nothing(
+    client: TestClient,
+) -> None:
+    response = client.post("/v1/suggest", json={"transcript": "1.999999 cần giấy tờ gì"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["unknown_codes"] == ["1.999999"]
+    assert body["suggested_reply"] == ""
+
+
+def test_suggest_reads_out_the_national_procedure_of_a_provincial_code(
+    client: TestClient,
+) -> None:
+    response = client.post("/v1/suggest", json={"transcript": f"{SWIFTLET}.H21 hết bao nhiêu tiền"})
+
+    body = response.json()
+    assert body["unknown_codes"] == [f"{SWIFTLET}.H21"]
+    assert body["procedures"][0]["facts"]["code"] == SWIFTLET
+    assert "150.000 đồng" in body["suggested_reply"]
+
+
 @pytest.mark.parametrize(
     ("message", "route", "number"),
     [
