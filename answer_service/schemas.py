@@ -141,7 +141,8 @@ class SuggestOut(BaseModel):
     unknown_codes: list[str] = Field(
         default_factory=list,
         description="Procedure codes the conversation names that the catalogue does not hold; "
-        "the suggested reply then stays empty, since the procedures found are not those named.",
+        "the suggested reply then stays empty, since the procedures found are not those named, "
+        "unless the national procedure of a provincial code was found.",
     )
     confidence: float = Field(
         description="The chance, 0 to 1, that the first procedure is the one asked about; 1 "
@@ -183,7 +184,8 @@ class AnswerOut(BaseModel):
     citations: list[Citation]
     confidence: float = Field(
         description="The chance, 0 to 1, that the likeliest procedure is the one asked about "
-        "(answered directly from HOTLINE_ANSWER_AT); 1 for a code and for a routed question."
+        "(answered directly at HOTLINE_ANSWER_AT or more, when the procedure also matches the "
+        "question well on its own); 1 for a code and for a routed question."
     )
     generated_by: str  # "composer", "llm" or "routing"
     took_ms: float

@@ -17,7 +17,7 @@ class AnswerSettings(BaseSettings):
         le=1,
         description=(
             "Answer directly when the chance that the likeliest procedure is the one asked "
-            "about is at least this."
+            "about is at least this and the procedure matches the question well on its own."
         ),
     )
     offer_at: float = Field(
