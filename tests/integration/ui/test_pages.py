@@ -7,6 +7,7 @@ the page shows; what a page wrote is checked on the service.
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -121,6 +122,24 @@ class TestOperator:
         with api_as(ui_env, "supervisor") as api:
             summary = api.quality("summary", days=1)
         assert summary["feedback"]["useful"] >= 1
+
+    def test_each_suggested_procedure_shows_its_chance(self, ui_env: LiveService) -> None:
+        at = app_as("operator", ui_env)
+        at.text_area(key="operator_notes").input("tôi muốn xin giấy phép nuôi chim yến")
+        at.button(key="suggest_button").click().run()
+        assert not at.exception
+        labels = [e.label for e in at.expander if SWIFTLET in e.label]
+        assert labels and re.search(r"· khả năng \d{1,3}%$", labels[0])
+
+    def test_a_code_the_catalogue_lacks_is_named_and_not_read_out(
+        self, ui_env: LiveService
+    ) -> None:
+        at = app_as("operator", ui_env)
+        at.text_area(key="operator_notes").input("1.999999 cần giấy tờ gì")
+        at.button(key="suggest_button").click().run()
+        assert not at.exception
+        assert any("1.999999" in w.value for w in at.warning)
+        assert not at.code  # no suggested reply to copy
 
     def test_empty_notes_warn(self, ui_env: LiveService) -> None:
         at = app_as("operator", ui_env)
