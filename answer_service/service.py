@@ -37,6 +37,7 @@ from search.engine import SearchEngine
 from search.errors import ErrorCode, SearchError
 from search.index import IndexFilter
 from search.learned_rank import LEARNED_SCORE
+from search.query import national_code
 from search.retrieval import DocumentHit, RetrievalResult
 from search.text.lexical import QUERY_STOP_FOLDED
 from search.text.vietnamese import fold_accents, syllables
@@ -394,7 +395,8 @@ class AnswerService:
         # it is the national procedure of a provincial code ("1.000948" of "1.000948.H38").
         found = {hit.code for hit in procedure_hits}
         named_missing = any(
-            ".".join(code.split(".")[:2]) not in found for code in result.unknown_codes
+            not national_code(code) or national_code(code) not in found
+            for code in result.unknown_codes
         )
         reply = "" if best is None or named_missing else compose_answer(best, text).short_text
         return SuggestOut(

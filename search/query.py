@@ -17,6 +17,14 @@ MAX_QUERY_CHARS = 2_000
 # provincial ones add the province, as in "1.000948.H38". A comma for the first dot is a slip
 # of the keyboard ("1,001193"); six digits after it are no amount of money.
 PROCEDURE_CODE = re.compile(r"(?<![\d.])([1-9])[.,](\d{6})(?:\.([A-Za-z]{1,3}\d{0,3}))?(?![\d])")
+
+
+def national_code(code: str) -> str:
+    """The national procedure a provincial code is a province's form of ("1.000948" for
+    "1.000948.H38"); "" for a national code."""
+    return code.rsplit(".", 1)[0] if code.count(".") == 2 else ""
+
+
 _EXPANSION_WEIGHT = 0.6
 # What a citizen says they already hold is the setting of the question, not what it asks for:
 # "xây nhà trên mảnh đất đã có sổ đỏ, xin giấy phép xây dựng" asks for a building permit, and

@@ -34,7 +34,7 @@ from search.index.protocol import HybridIndex, IndexFilter
 from search.learned_rank import LearnedRanker
 from search.models import DENSE_SECTIONS, Chunk, ScoredChunk, Section
 from search.name_match import rerank_by_name
-from search.query import AnalyzedQuery, QueryAnalyzer, without_asked
+from search.query import AnalyzedQuery, QueryAnalyzer, national_code, without_asked
 from search.rerankers import CrossEncoderReranker
 from search.text.ages import ages_in
 from search.text.subjects import speaks_for_organisation, speaks_of_abroad
@@ -370,7 +370,7 @@ class HybridRetriever:
                 hit.exact_code_match = True
             else:
                 unknown.append(code)
-                national = code.rsplit(".", 1)[0] if code.count(".") == 2 else ""
+                national = national_code(code)
                 if national and national not in analyzed.codes:
                     hit = self._procedure_hit(national, query_filter)
             if hit is not None and all(h.doc_id != hit.doc_id for h in found):
