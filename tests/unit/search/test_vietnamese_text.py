@@ -384,6 +384,23 @@ def test_the_words_of_what_is_asked_weigh_little() -> None:
         assert weights["giay to"] == _ASKED_WEIGHT < weights["khai sinh"] == 1.0, text
 
 
+def test_kept_phrase_tokens_weigh_as_fresh_ones() -> None:
+    from search.query import QueryAnalyzer
+
+    analyzer = QueryAnalyzer(synonyms=SynonymDictionary.load())
+    text = "đổi gplx bị mất cần những giấy tờ gì"
+    analyzed = analyzer.analyze(text)
+    assert analyzed.expansions  # the abbreviation is read out
+    first = analyzer.sparse_tokens(analyzed)
+    hits_before = analyzer._phrase_tokens.cache_info().hits
+    again = analyzer.sparse_tokens(analyzer.analyze(text))
+    assert analyzer._phrase_tokens.cache_info().hits > hits_before
+    assert again == first
+    fresh = QueryAnalyzer(synonyms=SynonymDictionary.load())
+    fresh._phrase_tokens = fresh._tokens  # no cache at all
+    assert fresh.sparse_tokens(fresh.analyze(text)) == first
+
+
 @pytest.mark.parametrize(
     "text",
     [
