@@ -23,10 +23,15 @@ MAX_CHUNK_WORDS = 350
 # How many words of a section in ``DENSE_SECTIONS`` its dense vector is made from, after the
 # procedure's name. See ``dense_text``.
 DENSE_SECTION_WORDS = 160
-INDEX_RECIPE = "2 (subjects on every chunk; dense vectors on the overview and DENSE_SECTIONS)"
+INDEX_RECIPE = (
+    "3 (subjects on every chunk; dense vectors on the overview and DENSE_SECTIONS; "
+    "edge segments built with SPARSE_FULL_SCAN_THRESHOLD)"
+)
 """What the chunks and vectors of a record are made of. An index built by another recipe is
 rebuilt from the catalog before the next sync (``KnowledgeBase.sync``): a sync rewrites only
-the records that changed, and would leave the rest as the old recipe made them."""
+the records that changed, and would leave the rest as the old recipe made them. Recipe 3 adds
+no field: rewriting every point is what builds an edge shard's segments again, with the sparse
+setting of ``search.index.edge.SPARSE_FULL_SCAN_THRESHOLD``."""
 _POINT_NAMESPACE = uuid.UUID("6f1c0e52-3f5e-4c1b-9a59-1022d0c0ffee")
 
 

@@ -93,7 +93,7 @@ SCROLL_PAGE_SIZE = 1024
 # through the posting lists, with the same hits and scores on 40 of 40 dev questions. Scoring a
 # point costs about 0.6 µs, so the two paths cost the same near 500 points. The setting is
 # written into each segment when it is built: a shard made before it keeps the old path until
-# ``hotline reindex`` rewrites its points.
+# its points are written again, which the next sync does (``INDEX_RECIPE`` 3).
 SPARSE_FULL_SCAN_THRESHOLD = 500
 # Threads of the shard's search pool. A query waits for its pool while holding the GIL, so
 # in a busy process every Python thread waited on pool threads that had to win a core first.
