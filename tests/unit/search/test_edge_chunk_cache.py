@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,26 +9,14 @@ from typing import Any
 import pytest
 
 from search.index import EdgeHybridIndex
-from search.models import Chunk, IndexPoint, Section, SparseVector
+from search.models import IndexPoint, SparseVector
+from tests.utils.index_points import procedure_point
 
 TERM = 7
 
 
 def point(n: int) -> IndexPoint:
-    chunk_id = f"doc{n}#overview"
-    return IndexPoint(
-        point_id=str(uuid.uuid5(uuid.NAMESPACE_URL, chunk_id)),
-        chunk=Chunk(
-            chunk_id=chunk_id,
-            doc_id=f"procedure:{n}",
-            doc_kind="procedure",
-            section=Section.OVERVIEW,
-            title=f"Thủ tục {n}",
-            text=f"Nội dung {n}",
-        ),
-        dense=[1.0, float(n), 0.0, 0.0],
-        sparse=SparseVector(indices=[TERM], values=[float(n)]),
-    )
+    return procedure_point(n, term=TERM, weight=float(n), dense=[1.0, float(n), 0.0, 0.0])
 
 
 @pytest.fixture

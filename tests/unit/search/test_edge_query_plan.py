@@ -8,14 +8,14 @@ conditions, so a cached filter must never stand in for different conditions.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from search.index import EdgeHybridIndex, IndexFilter
 from search.index.edge import SPARSE_FULL_SCAN_THRESHOLD, _to_edge_filter
-from search.models import Chunk, IndexPoint, Section, SparseVector
+from search.models import IndexPoint, Section, SparseVector
+from tests.utils.index_points import procedure_point
 
 TERM = 11
 STEPS = 40  # well under the threshold: scored one by one
@@ -23,20 +23,10 @@ OVERVIEWS = SPARSE_FULL_SCAN_THRESHOLD + 100  # over it: the posting lists
 
 
 def point(n: int, section: Section) -> IndexPoint:
-    chunk_id = f"doc{n}#{section.value}"
-    return IndexPoint(
-        point_id=str(uuid.uuid5(uuid.NAMESPACE_URL, chunk_id)),
-        chunk=Chunk(
-            chunk_id=chunk_id,
-            doc_id=f"procedure:{n}",
-            doc_kind="procedure",
-            section=section,
-            title=f"Thủ tục {n}",
-            text=f"Nội dung {n}",
-        ),
-        dense=[1.0, float(n % 7), 0.0, 0.0],
-        # The weight of the one shared word varies without repeating, so the order is known.
-        sparse=SparseVector(indices=[TERM], values=[float((n * 37) % 1009 + 1)]),
+    # The weight of the one shared word varies without repeating, so the order is known.
+    weight = float((n * 37) % 1009 + 1)
+    return procedure_point(
+        n, term=TERM, weight=weight, dense=[1.0, float(n % 7), 0.0, 0.0], section=section
     )
 
 
