@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import tempfile
 from collections.abc import AsyncIterator
@@ -68,18 +69,40 @@ def quality_url(settings: Settings | None, answer_settings: AnswerSettings) -> s
     return f"sqlite:///{data_dir.resolve() / 'quality.sqlite'}"
 
 
+def settle_heap() -> None:
+    """Collect what start-up left over, then exempt every object alive now from collection.
+
+    A serving process holds about 470,000 objects once the knowledge base is open and has
+    answered a few questions. The collector's oldest generation walks them all:
+    measured in process over 536 dev searches, one such collection stopped every thread for
+    235 ms. With them set aside (``gc.freeze``) the same searches saw four oldest-generation
+    collections of 12 to 13 ms. Objects of start-up that become garbage later are still freed
+    when nothing refers to them; only cycles among them stay.
+    """
+    gc.collect()
+    gc.freeze()
+
+
+def create_served_app() -> FastAPI:
+    """The app of a served worker process (``hotline serve --workers N``)."""
+    return create_app(freeze_heap=True)
+
+
 def create_app(
     service: AnswerService | None = None,
     *,
     settings: Settings | None = None,
     max_body_bytes: int | None = None,
     quality: QualityStore | None = None,
+    freeze_heap: bool = False,
 ) -> FastAPI:
     """Build the app; ``service`` is opened from ``settings`` at start-up when not given.
 
     ``quality`` keeps the interactions for review. An injected ``service`` without
     ``settings`` (tests, tools) gets an in-memory quality store and, unless the caller put a
     ticket service or ticket settings on ``app.state``, a scratch ticket database.
+    ``freeze_heap`` runs ``settle_heap`` once start-up is done: for a process that only serves,
+    not for tests and tools that make many apps in one process.
     """
     answer_settings = AnswerSettings()
     limit = max_body_bytes or answer_settings.max_body_bytes
@@ -104,6 +127,8 @@ def create_app(
 
             scratch = tempfile.TemporaryDirectory(prefix="hotline-tickets-")
             app.state.ticket_settings = TicketSettings(data_dir=Path(scratch.name))
+        if freeze_heap:
+            settle_heap()
         yield
         if own_quality:
             app.state.quality.close()

@@ -279,7 +279,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         # private copy of the published index and loads its own embedder.
         os.environ["HOTLINE_DATA_DIR"] = str(settings.data_dir.resolve())
         uvicorn.run(
-            "answer_service.main:create_app",
+            "answer_service.main:create_served_app",
             factory=True,
             host=args.host,
             port=args.port,
@@ -303,7 +303,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         uvicorn.run(
-            create_app(service, settings=settings),
+            create_app(service, settings=settings, freeze_heap=True),
             host=args.host,
             port=args.port,
             proxy_headers=False,
