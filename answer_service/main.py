@@ -72,10 +72,9 @@ def quality_url(settings: Settings | None, answer_settings: AnswerSettings) -> s
 def settle_heap() -> None:
     """Collect what start-up left over, then exempt every object alive now from collection.
 
-    A serving process holds about 470,000 objects once the knowledge base is open and has
-    answered a few questions. The collector's oldest generation walks them all:
-    measured in process over 536 dev searches, one such collection stopped every thread for
-    235 ms. With them set aside (``gc.freeze``) the same searches saw four oldest-generation
+    A serving process holds about 440,000 objects once the knowledge base is open, and the
+    collector's oldest generation walks them all: measured in process over 536 dev searches,
+    one such collection stopped every thread for 235 ms. With them set aside (``gc.freeze``) the same searches saw four oldest-generation
     collections of 12 to 13 ms. Objects of start-up that become garbage later are still freed
     when nothing refers to them; only cycles among them stay.
     """
