@@ -319,6 +319,17 @@ def test_foreign_text_only_is_answered_or_refused_never_500(client: TestClient, 
     assert_still_serving(client)
 
 
+@pytest.mark.parametrize("text", ["nuôi\x00chim\x1byến", "nuôi\x85chim \x7f yến\x01"])
+def test_control_characters_part_words_and_are_not_echoed(client: TestClient, text: str) -> None:
+    response = client.post("/v1/search", json={"query": text})
+
+    assert response.status_code == 200, response.text
+    query = response.json()["query"]
+    assert query["text"] == "nuôi chim yến"
+    assert not any(ch in query["restored"] for ch in "\x00\x01\x1b\x7f\x85")
+    assert response.json()["hits"][0]["code"] == SWIFTLET
+
+
 INJECTIONS = [
     "'; DROP TABLE knowledge_records; --",
     "nuôi chim yến' OR '1'='1",
