@@ -15,10 +15,9 @@ _TONE_MARKS = {"\u0300", "\u0301", "\u0303", "\u0309", "\u0323"}
 _VOWELS = set("aăâeêioôơuưy")
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _TAG = re.compile(r"<[^>]+>")
-_SPACE = re.compile(r"[ \t\u00a0\u200b\ufeff]+")
-# Control characters other than tab and line breaks (NUL, escape, C1): none is in the shared
-# corpus; typed or pasted into a question, each stands between two words.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Spaces, and the control characters other than tab and line breaks (NUL, escape, C1): none of
+# those is in the shared corpus; typed or pasted into a question, each stands between two words.
+_SPACE = re.compile(r"[ \t\u00a0\u200b\ufeff\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
 # Vietnamese letters that carry a diacritic: if none appears, the text was typed without them.
 _DIACRITIC_LETTERS = set("àáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵđ")
@@ -66,7 +65,7 @@ def normalize_tone_marks(text: str) -> str:
 def clean_text(text: str) -> str:
     """NFC, control characters and HTML tags and entities removed, one tone convention, tidy
     white space."""
-    text = _CONTROL.sub(" ", unicodedata.normalize("NFC", text))
+    text = unicodedata.normalize("NFC", text)
     if "<" in text or "&" in text:
         text = html.unescape(_TAG.sub(" ", text))
         text = unicodedata.normalize("NFC", text)
