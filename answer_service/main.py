@@ -74,9 +74,10 @@ def settle_heap() -> None:
 
     A serving process holds about 440,000 objects once the knowledge base is open, and the
     collector's oldest generation walks them all: measured in process over 536 dev searches,
-    one such collection stopped every thread for 235 ms. With them set aside (``gc.freeze``) the same searches saw four oldest-generation
-    collections of 12 to 13 ms. Objects of start-up that become garbage later are still freed
-    when nothing refers to them; only cycles among them stay.
+    one such collection stopped every thread for 235 ms. With them set aside (``gc.freeze``)
+    the same searches saw four oldest-generation collections of 12 to 13 ms. Objects of
+    start-up that become garbage later are still freed when nothing refers to them; only
+    cycles among them stay.
     """
     gc.collect()
     gc.freeze()

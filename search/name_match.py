@@ -232,18 +232,42 @@ def rerank_by_name(
     return rescored + tail
 
 
+def order_siblings(
+    hits: list[DocumentHit], query_texts: Sequence[str], variants: VariantMarkers
+) -> list[DocumentHit]:
+    """Put back in name-fit order the siblings a later stage moved (``siblings_by_variant``).
+
+    The learnt ranker orders the head by one weighted sum, in which the variant penalty is a
+    feature among 25: over the dev and tuning questions it put "Thủ tục đăng ký khai sinh"
+    back ahead of "… có yếu tố nước ngoài" for a mother whose husband is Korean, after the
+    name match had put the variant first. The ranker decides between procedures; between the
+    siblings of one base, what the question says of their variant markers decides. Only hits
+    the name match scored take part.
+
+    Args:
+        hits: Hits after the later stage, best first; not changed.
+        query_texts: The texts the name match read.
+        variants: The variant markers the name match used.
+    """
+    said = variants.in_query(list(query_texts))
+    return _siblings_by_fit(hits, variants, said.situations)
+
+
 def _siblings_by_fit(
     hits: list[DocumentHit], variants: VariantMarkers, situations: frozenset[str]
 ) -> list[DocumentHit]:
     """Within each family of siblings whose penalties differ, or of which some state a case
     the question states (``situations``) and others do not, order by name fit, a stated case
-    counting ``SITUATION_FIT``.
+    counting ``SITUATION_FIT``. Hits without a name fit (beyond the name match's depth) are
+    in no family.
 
     The family's members keep the set of places they hold, with the scores of those places;
     who holds which changes, so that the scores still fall from the first hit to the last.
     """
     families: dict[tuple[str, ...], list[int]] = {}
     for place, hit in enumerate(hits):
+        if NAME_MATCH_LIST not in hit.list_scores:
+            continue
         base = variants.of_name(hit.title).base
         if base:
             families.setdefault(base, []).append(place)

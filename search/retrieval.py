@@ -33,7 +33,7 @@ from search.errors import EmbeddingUnavailable
 from search.index.protocol import HybridIndex, IndexFilter
 from search.learned_rank import LearnedRanker
 from search.models import DENSE_SECTIONS, Chunk, ScoredChunk, Section
-from search.name_match import rerank_by_name
+from search.name_match import order_siblings, rerank_by_name
 from search.query import AnalyzedQuery, QueryAnalyzer, national_code, without_asked
 from search.rerankers import CrossEncoderReranker
 from search.text.ages import ages_in
@@ -114,7 +114,8 @@ class RetrievalWeights:
 
     ``learned_depth`` is how many hits of the head the learnt ranker orders
     (``search.learned_rank``), and then the name match's depth too, as when the ranker was
-    learnt; 0 turns the ranker off.
+    learnt; 0 turns the ranker off. Siblings the ranker moves out of their name-fit order go
+    back to it (``siblings_by_variant``, ``search.name_match.order_siblings``).
     """
 
     lexical_all: float = 1.0
@@ -265,9 +266,14 @@ class HybridRetriever:
             self.reranker.top_n if self.reranker is not None else 0,
         )
         hits = self._fuse(lists, w.rrf_k, keep)
+        name_texts = [
+            without_asked(analyzed.text),
+            without_asked(analyzed.restored),
+            *analyzed.expansions,
+        ]
         hits = rerank_by_name(
             hits,
-            [without_asked(analyzed.text), without_asked(analyzed.restored), *analyzed.expansions],
+            name_texts,
             weight=w.name_match,
             depth=depth,
             rrf_k=w.rrf_k,
@@ -290,6 +296,8 @@ class HybridRetriever:
         )
         if w.learned_depth:
             hits = self.ranker.rerank(hits, analyzed.text, depth=w.learned_depth)
+            if w.siblings_by_variant and w.name_match:
+                hits = order_siblings(hits, name_texts, self.variants)
         if self.reranker is not None:
             hits = self.reranker.rerank(analyzed.restored, hits)
         named, unknown = self._exact_codes(analyzed, query_filter)

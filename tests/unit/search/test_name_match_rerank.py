@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from search.learned_rank import FEATURES, LearnedRanker
 from search.models import Chunk, ScoredChunk, Section, SparseVector
 from search.name_match import (
     NAME_MATCH_LIST,
@@ -335,3 +336,38 @@ def test_a_question_about_what_a_name_excepts_ranks_it_lower() -> None:
         hits, ["kiểm định ô tô của tôi"], weight=2.0, depth=10, rrf_k=10, excepted=1.0
     )
     assert all(h.list_scores[VARIANT_PENALTY] == 0.0 for h in car)
+
+
+def shorter_titles_first() -> LearnedRanker:
+    """A ranker that knows one thing: a short title beats a long one."""
+    weights = tuple(-1.0 if name == "title_length" else 0.0 for name in FEATURES)
+    return LearnedRanker(
+        weights=weights, means=(0.0,) * len(FEATURES), scales=(1.0,) * len(FEATURES)
+    )
+
+
+BIRTH = "Thủ tục đăng ký khai sinh"
+BIRTH_FOREIGN = "Thủ tục đăng ký khai sinh có yếu tố nước ngoài"
+
+
+class TestSiblingsAfterTheRanker:
+    def retriever(self, analyzer: QueryAnalyzer, **weights: Any) -> HybridRetriever:
+        index = StubIndex([chunk(BIRTH, 1), chunk(CITIZEN, 2), chunk(BIRTH_FOREIGN, 3)])
+        return HybridRetriever(
+            index=index,  # type: ignore[arg-type]  # a stub with the methods retrieve calls
+            analyzer=analyzer,
+            weights=RetrievalWeights(**weights),
+            ranker=shorter_titles_first(),
+        )
+
+    def test_the_sibling_the_question_implies_keeps_the_first_place(
+        self, analyzer: QueryAnalyzer
+    ) -> None:
+        query = "chồng tôi quốc tịch Hàn Quốc, con sinh ở Việt Nam, làm giấy khai sinh thế nào"
+        kept = self.retriever(analyzer).retrieve(query, top_k=3).hits
+        left = self.retriever(analyzer, siblings_by_variant=False).retrieve(query, top_k=3).hits
+        # The ranker alone puts the long name last, whatever the question says; after it the
+        # siblings trade places, and the procedure between them keeps its own.
+        assert titles(left) == [CITIZEN, BIRTH, BIRTH_FOREIGN]
+        assert titles(kept) == [CITIZEN, BIRTH_FOREIGN, BIRTH]
+        assert [h.score for h in kept] == sorted((h.score for h in kept), reverse=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from search.errors import ConfigurationError
-from search.name_match import rerank_by_name
+from search.name_match import order_siblings, rerank_by_name
 from search.retrieval import DocumentHit
 from search.text.variants import DEFAULT_VARIANTS_PATH, VariantMarkers
 from tests.unit.search.test_name_match_rerank import hits_of, titles
@@ -540,3 +540,38 @@ class TestSiblings:
         assert ranked.index("Chứng thực bản sao") == plain.index("Chứng thực bản sao")
         # Each place keeps its score, so the scores still fall in rank order.
         assert [h.score for h in reranked] == [h.score for h in plain_hits]
+
+
+class TestSiblingsAfterALaterStage:
+    QUERY = (
+        "Chồng tôi mang quốc tịch Hàn Quốc, con chúng tôi sinh ở Việt Nam: làm giấy khai sinh",
+    )
+
+    def named(self, order: list[str], variants: VariantMarkers, depth: int) -> list[DocumentHit]:
+        return rerank_by_name(
+            hits_of(order),
+            self.QUERY,
+            weight=2.0,
+            depth=depth,
+            rrf_k=10,
+            variants=variants,
+            siblings_by_variant=True,
+        )
+
+    def test_swapped_siblings_go_back_to_their_fit_order(self, variants: VariantMarkers) -> None:
+        named = self.named([BIRTH, SIGNATURE, BIRTH_FOREIGN], variants, depth=10)
+        assert titles(named)[0] == BIRTH_FOREIGN
+        # A later stage puts the plain name first; the places keep their scores.
+        moved = sorted(named, key=lambda h: h.title != BIRTH)
+        moved = [h.model_copy(update={"score": p.score}) for h, p in zip(moved, named, strict=True)]
+
+        restored = order_siblings(moved, self.QUERY, variants)
+
+        assert titles(restored)[0] == BIRTH_FOREIGN
+        assert titles(restored).index(SIGNATURE) == titles(moved).index(SIGNATURE)
+        assert [h.score for h in restored] == [h.score for h in moved]
+
+    def test_hits_beyond_the_name_match_keep_their_places(self, variants: VariantMarkers) -> None:
+        # The variant is past the name match's depth: it has no fit to be ordered by.
+        named = self.named([SIGNATURE, BIRTH, BIRTH_FOREIGN], variants, depth=2)
+        assert titles(order_siblings(named, self.QUERY, variants)) == titles(named)
