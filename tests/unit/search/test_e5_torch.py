@@ -162,11 +162,15 @@ def test_auto_precision_follows_the_cpu(monkeypatch: pytest.MonkeyPatch) -> None
         (("avx_vnni", "avx512_bf16"), "bfloat16"),  # fbgemm has no AVX-VNNI kernels
         (("amx_bf16",), "bfloat16"),
         (("avx512_bf16",), "bfloat16"),
+        (("avx2",), "int8"),  # inputs quantized to 7 bits
         ((), "float32"),
     ]
     for present, expected in cases:
         monkeypatch.setattr(e5_torch, "_cpu_has", cpu_with(*present))
         assert e5_torch.choose_precision("auto") == expected
+    # Passages are never embedded in int8.
+    monkeypatch.setattr(e5_torch, "_cpu_has", cpu_with("avx2", "avx512_vnni"))
+    assert e5_torch.choose_precision("auto", int8=False) == "float32"
     assert e5_torch.choose_precision("float32") == "float32"
 
 
