@@ -45,6 +45,7 @@ _APPLICANT_WORDS = (("cho",), ("đối", "với"), ("của",))
 # "Cấp, cấp lại, sửa đổi giấy phép ...": the name lists the base action among its variants.
 _ACTION_LIST = re.compile(r"^\s*(?:thủ tục\s+)?[^\W\d_]+(?:\s+[^\W\d_]+)?\s*,", re.IGNORECASE)
 _NAME_CACHE_SIZE = 16_384
+_TEXT_CACHE_SIZE = 64  # a few queries' texts, not a cache of questions
 # "lại" marks a reissue after a verb of issuing ("cấp lại", "đăng ký lại"), not where it
 # returns, regains or redoes something else: "trả lại giấy phép", "trở lại quốc tịch", "mua lại
 # cổ phiếu", "tổ chức lại", "xác định lại diện tích", "cho thuê lại", "xây dựng lại", nor in
@@ -207,6 +208,8 @@ class VariantMarkers:
         self._longest = max((len(s) for _, s in self._accented + self._situations), default=1)
         self.of_name = lru_cache(maxsize=_NAME_CACHE_SIZE)(self._of_name)
         self.situations_of = lru_cache(maxsize=_NAME_CACHE_SIZE)(self._situations_of)
+        # The retriever reads a query's markers twice: in the name match and after the ranker.
+        self._said_in = lru_cache(maxsize=_TEXT_CACHE_SIZE)(self._in_text)
 
     @classmethod
     def load(cls, path: Path | None = None) -> VariantMarkers:
@@ -300,23 +303,31 @@ class VariantMarkers:
         maybe: set[str] = set()
         situations: set[str] = set()
         for text in texts:
-            sylls = _syllables(text)
-            if has_diacritics(text):
-                runs = _runs(sylls, self._longest)
-                surely |= _outermost(
-                    sylls, [(m, s) for m, s in self._markers if s in runs and _marks(sylls, s)]
-                )
-                surely.update(m for m, s in self._triggers if s in runs)
-                situations.update(w for w, s in self._situations if s in runs)
-            else:
-                folded = tuple(fold_accents(s) for s in sylls)
-                runs = _runs(folded, self._longest)
-                maybe |= _outermost(folded, [(m, s) for m, s in self._folded if s in runs])
+            text_surely, text_maybe, text_situations = self._said_in(text)
+            surely |= text_surely
+            maybe |= text_maybe
+            situations |= text_situations
         return QueryVariants(
             surely=frozenset(surely),
             maybe=frozenset(surely | maybe),
             situations=frozenset(situations),
         )
+
+    def _in_text(self, text: str) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+        """What one text says surely (with diacritics), maybe (without) and of situations."""
+        sylls = _syllables(text)
+        if not has_diacritics(text):
+            folded = tuple(fold_accents(s) for s in sylls)
+            runs = _runs(folded, self._longest)
+            maybe = _outermost(folded, [(m, s) for m, s in self._folded if s in runs])
+            return frozenset(), frozenset(maybe), frozenset()
+        runs = _runs(sylls, self._longest)
+        surely = _outermost(
+            sylls, [(m, s) for m, s in self._markers if s in runs and _marks(sylls, s)]
+        )
+        surely |= {m for m, s in self._triggers if s in runs}
+        situations = frozenset(w for w, s in self._situations if s in runs)
+        return frozenset(surely), frozenset(), situations
 
     def _situations_of(self, name: str) -> frozenset[str]:
         """The situations a name states, in its parentheses too: "Cấp lại giấy phép (trong
