@@ -558,7 +558,9 @@ class TestSiblingsAfterALaterStage:
             siblings_by_variant=True,
         )
 
-    def test_swapped_siblings_go_back_to_their_fit_order(self, variants: VariantMarkers) -> None:
+    def test_the_sibling_the_question_implies_takes_back_its_place(
+        self, variants: VariantMarkers
+    ) -> None:
         named = self.named([BIRTH, SIGNATURE, BIRTH_FOREIGN], variants, depth=10)
         assert titles(named)[0] == BIRTH_FOREIGN
         # A later stage puts the plain name first; the places keep their scores.
@@ -575,3 +577,22 @@ class TestSiblingsAfterALaterStage:
         # The variant is past the name match's depth: it has no fit to be ordered by.
         named = self.named([SIGNATURE, BIRTH, BIRTH_FOREIGN], variants, depth=2)
         assert titles(order_siblings(named, self.QUERY, variants)) == titles(named)
+
+    def test_siblings_the_question_weighs_alike_keep_the_later_order(
+        self, variants: VariantMarkers
+    ) -> None:
+        mobile = "Thủ tục đăng ký khai sinh lưu động"
+        again = "Thủ tục đăng ký lại khai sinh"
+        named = self.named([mobile, again, BIRTH_FOREIGN], variants, depth=10)
+        by_title = {h.title: h.list_scores for h in named}
+        # Each says a marker the question does not; "lại" covers a little more of the question.
+        assert by_title[mobile]["variant_penalty"] == by_title[again]["variant_penalty"]
+        assert by_title[again]["name_match"] > by_title[mobile]["name_match"]
+        # A later stage puts the foreign variant last and "lưu động" before "lại".
+        later = sorted(named, key=lambda h: [mobile, again, BIRTH_FOREIGN].index(h.title))
+        later = [h.model_copy(update={"score": p.score}) for h, p in zip(later, named, strict=True)]
+
+        # The variant the question implies takes the first place; the two it weighs alike
+        # keep the later stage's order, whatever their coverage.
+        restored = order_siblings(later, self.QUERY, variants)
+        assert titles(restored) == [BIRTH_FOREIGN, mobile, again]
