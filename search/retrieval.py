@@ -114,8 +114,9 @@ class RetrievalWeights:
 
     ``learned_depth`` is how many hits of the head the learnt ranker orders
     (``search.learned_rank``), and then the name match's depth too, as when the ranker was
-    learnt; 0 turns the ranker off. Siblings the ranker moves out of their name-fit order go
-    back to it (``siblings_by_variant``, ``search.name_match.order_siblings``).
+    learnt; 0 turns the ranker off. After it, with ``siblings_by_variant``, a sibling takes
+    another's place only for a smaller penalty or a stated case
+    (``search.name_match.order_siblings``).
     """
 
     lexical_all: float = 1.0

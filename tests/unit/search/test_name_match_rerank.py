@@ -192,15 +192,26 @@ def analyzer() -> QueryAnalyzer:
     return QueryAnalyzer(synonyms=SynonymDictionary.load())
 
 
+def stub_retriever(
+    analyzer: QueryAnalyzer,
+    names: list[str],
+    weights: dict[str, Any],
+    ranker: LearnedRanker | None = None,
+) -> HybridRetriever:
+    """A retriever whose lexical lists hold ``names`` in that order."""
+    index = StubIndex([chunk(name, n) for n, name in enumerate(names, start=1)])
+    return HybridRetriever(
+        index=index,  # type: ignore[arg-type]  # a stub with the methods retrieve calls
+        analyzer=analyzer,
+        weights=RetrievalWeights(**weights),
+        ranker=ranker,
+    )
+
+
 class TestHybridRetrieverNameMatch:
     def retriever(self, analyzer: QueryAnalyzer, **weights: Any) -> HybridRetriever:
-        index = StubIndex([chunk(FOREIGN, 1), chunk(PLAIN, 2), chunk(ISSUE, 3)])
         # The name list alone: the learnt ranker after it is off unless a test turns it on.
-        return HybridRetriever(
-            index=index,  # type: ignore[arg-type]  # a stub with the methods retrieve calls
-            analyzer=analyzer,
-            weights=RetrievalWeights(**{"learned_depth": 0, **weights}),
-        )
+        return stub_retriever(analyzer, [FOREIGN, PLAIN, ISSUE], {"learned_depth": 0, **weights})
 
     def test_default_weights_apply_the_name_list(self, analyzer: QueryAnalyzer) -> None:
         on = self.retriever(analyzer).retrieve("đổi giấy phép lái xe", top_k=3).hits
@@ -352,13 +363,8 @@ BIRTH_FOREIGN = "Thủ tục đăng ký khai sinh có yếu tố nước ngoài"
 
 class TestSiblingsAfterTheRanker:
     def retriever(self, analyzer: QueryAnalyzer, **weights: Any) -> HybridRetriever:
-        index = StubIndex([chunk(BIRTH, 1), chunk(CITIZEN, 2), chunk(BIRTH_FOREIGN, 3)])
-        return HybridRetriever(
-            index=index,  # type: ignore[arg-type]  # a stub with the methods retrieve calls
-            analyzer=analyzer,
-            weights=RetrievalWeights(**weights),
-            ranker=shorter_titles_first(),
-        )
+        names = [BIRTH, CITIZEN, BIRTH_FOREIGN]
+        return stub_retriever(analyzer, names, weights, ranker=shorter_titles_first())
 
     def test_the_sibling_the_question_implies_keeps_the_first_place(
         self, analyzer: QueryAnalyzer
