@@ -16,13 +16,11 @@ from search.errors import ConfigurationError
 from search.name_match import order_siblings, rerank_by_name
 from search.retrieval import DocumentHit
 from search.text.variants import DEFAULT_VARIANTS_PATH, VariantMarkers
-from tests.unit.search.test_name_match_rerank import hits_of, titles
+from tests.unit.search.test_name_match_rerank import BIRTH, BIRTH_FOREIGN, hits_of, titles
 
 REISSUE = "Cấp lại chứng chỉ hành nghề hoạt động xây dựng"
 NEW = "Cấp mới chứng chỉ hành nghề hoạt động xây dựng"
 CONVERT = "Cấp chuyển đổi chứng chỉ hành nghề hoạt động xây dựng"
-BIRTH = "Thủ tục đăng ký khai sinh"
-BIRTH_FOREIGN = "Thủ tục đăng ký khai sinh có yếu tố nước ngoài"
 ONLINE = "Khai báo tạm trú cho người nước ngoài tại Việt Nam qua Trang thông tin điện tử"
 ON_PAPER = "Khai báo tạm trú cho người nước ngoài tại Việt Nam bằng Phiếu khai báo tạm trú"
 RECORD_HERE = (
@@ -542,6 +540,13 @@ class TestSiblings:
         assert [h.score for h in reranked] == [h.score for h in plain_hits]
 
 
+def in_places_of(hits: list[DocumentHit], order: list[str]) -> list[DocumentHit]:
+    """``hits`` in the order of the titles ``order``, as a later stage moves them: each place
+    keeps its score."""
+    moved = sorted(hits, key=lambda h: order.index(h.title))
+    return [h.model_copy(update={"score": p.score}) for h, p in zip(moved, hits, strict=True)]
+
+
 class TestSiblingsAfterALaterStage:
     QUERY = (
         "Chồng tôi mang quốc tịch Hàn Quốc, con chúng tôi sinh ở Việt Nam: làm giấy khai sinh",
@@ -564,8 +569,7 @@ class TestSiblingsAfterALaterStage:
         named = self.named([BIRTH, SIGNATURE, BIRTH_FOREIGN], variants, depth=10)
         assert titles(named)[0] == BIRTH_FOREIGN
         # A later stage puts the plain name first; the places keep their scores.
-        moved = sorted(named, key=lambda h: h.title != BIRTH)
-        moved = [h.model_copy(update={"score": p.score}) for h, p in zip(moved, named, strict=True)]
+        moved = in_places_of(named, [BIRTH, SIGNATURE, BIRTH_FOREIGN])
 
         restored = order_siblings(moved, self.QUERY, variants)
 
@@ -589,8 +593,7 @@ class TestSiblingsAfterALaterStage:
         assert by_title[mobile]["variant_penalty"] == by_title[again]["variant_penalty"]
         assert by_title[again]["name_match"] > by_title[mobile]["name_match"]
         # A later stage puts the foreign variant last and "lưu động" before "lại".
-        later = sorted(named, key=lambda h: [mobile, again, BIRTH_FOREIGN].index(h.title))
-        later = [h.model_copy(update={"score": p.score}) for h, p in zip(later, named, strict=True)]
+        later = in_places_of(named, [mobile, again, BIRTH_FOREIGN])
 
         # The variant the question implies takes the first place; the two it weighs alike
         # keep the later stage's order, whatever their coverage.
