@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import ctypes
 import itertools
 import re
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -588,16 +590,40 @@ class ChannelWorker:
         ]  # fmt: skip
         with self.log.open("wb") as log_file:
             self.process = subprocess.Popen(
-                command, cwd=REPO_ROOT, env=self.env, stdout=log_file, stderr=subprocess.STDOUT
+                command,
+                cwd=REPO_ROOT,
+                env=self.env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"channel worker exited:\n{self.log_tail()}")
             if client.control.ping(destination=[self.hostname], timeout=1.0):
+                self._refuse_strangers(client)
                 return self
         self.stop()
         raise RuntimeError(f"channel worker did not answer within {timeout} s:\n{self.log_tail()}")
+
+    def _refuse_strangers(self, client: Any) -> None:
+        """Fail when a worker of an earlier run consumes our queues: it would take our tasks."""
+        ours = set(self.queues.split(","))
+        consuming = client.control.inspect(timeout=1.0).active_queues() or {}
+        strangers = sorted(
+            name
+            for name, queues in consuming.items()
+            if name != self.hostname
+            and name.startswith("channels-test-")
+            and ours & {q["name"] for q in queues}
+        )
+        if strangers:
+            self.stop()
+            raise RuntimeError(
+                f"workers of another run consume {sorted(ours)} on this broker: {strangers}; "
+                "stop them (ps -eo pid,cmd | grep 'celery.*channels-test') and run again"
+            )
 
     def log_tail(self, chars: int = 4000) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")[-chars:]
@@ -613,4 +639,14 @@ class ChannelWorker:
             self.process.wait(timeout=10)
 
 
+def _die_with_parent() -> None:
+    """In the child, before exec: Linux sends it SIGTERM when the test process dies, even by
+    SIGKILL, so no worker outlives its run and takes the next run's tasks."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+
+
+_PR_SET_PDEATHSIG = 1
 REPO_ROOT = Path(__file__).resolve().parents[2]
