@@ -29,6 +29,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from search.errors import ConfigurationError
 from search.text.lexical import SYLLABLE
@@ -49,9 +50,14 @@ _TEXT_CACHE_SIZE = 64  # a few queries' texts, not a cache of questions
 # "lại" marks a reissue after a verb of issuing ("cấp lại", "đăng ký lại"), not where it
 # returns, regains or redoes something else: "trả lại giấy phép", "trở lại quốc tịch", "mua lại
 # cổ phiếu", "tổ chức lại", "xác định lại diện tích", "cho thuê lại", "xây dựng lại", nor in
-# the bailiff's title "Thừa phát lại".
+# the bailiff's title "Thừa phát lại". Citizens add their own: they "sửa lại", "chỉnh lại" or
+# "cập nhật lại" a wrong entry, which is a correction; they "để lại" an inheritance, "ở lại"
+# longer, "quay lại", "đi lại" or "qua lại" a border, "hoàn lại" a payment, "mở lại" a shop.
 _AGAIN = ("lại",)
-_NOT_REISSUE_BEFORE = frozenset("trả phát trở mua chức định thả còn tính thuê vay lưu dựng".split())
+_NOT_REISSUE_BEFORE = frozenset(
+    """trả phát trở mua chức định thả còn tính thuê vay lưu dựng sửa chỉnh nhật để ở quay đi
+    qua hoàn mở toán xét tra giữ hẹn ngủ ngồi khóa dùng đòi nhường ngược""".split()
+)
 
 Syllables = tuple[str, ...]
 
@@ -112,6 +118,23 @@ def _names_applicant_at_home(item: Syllables) -> bool:
                 return True
             at = _find(item, words, at + 1)
     return False
+
+
+def _with_nationals(nationals: dict[str, Any] | None) -> dict[str, list[str]]:
+    """The ``implied_by`` phrases of a ``nationals`` section: each people after each word
+    that may name a person by it."""
+    if not nationals:
+        return {}
+    implies = [str(m) for m in nationals["implies"]]
+    after = [str(w) for w in nationals["after"]]
+    only_after = {str(k): [str(w) for w in v] for k, v in nationals.get("only_after", {}).items()}
+    peoples = [str(p) for p in nationals["peoples"]]
+    stray = sorted(set(only_after) - set(peoples))
+    if stray:
+        raise ValueError(f"nationals.only_after names peoples not among peoples: {stray}")
+    return {
+        f"{word} {people}": implies for people in peoples for word in only_after.get(people, after)
+    }
 
 
 def _runs(sylls: Syllables, longest: int) -> set[Syllables]:
@@ -175,6 +198,11 @@ class VariantMarkers:
             case it covers ("Cấp lại chứng chỉ … (trong trường hợp chứng chỉ bị mất …)" beside
             "… (trong trường hợp chứng chỉ cũ đã hết hạn …)"), each with the words a citizen
             says it in.
+        nationals: A foreign person named by nationality ("chồng tôi quốc tịch Hàn", "chuyên
+            gia người Đức"): ``peoples`` after any of ``after`` imply ``implies``, except that
+            a people in ``only_after`` follows only the words listed there ("người anh" is an
+            elder brother, "người Thái" a Vietnamese people). Phrases ``implied_by`` names
+            keep what it says of them.
     """
 
     def __init__(
@@ -185,11 +213,16 @@ class VariantMarkers:
         head_ends: list[str],
         implied_by: dict[str, list[str]],
         situations: dict[str, list[str]] | None = None,
+        nationals: dict[str, Any] | None = None,
     ) -> None:
         known = set(actions) | set(qualifiers)
         unknown = sorted({m for marks in implied_by.values() for m in marks} - known)
         if unknown:
             raise ValueError(f"implied_by names markers not among actions or qualifiers: {unknown}")
+        unknown = sorted(set((nationals or {}).get("implies", [])) - known)
+        if unknown:
+            raise ValueError(f"nationals imply markers not among actions or qualifiers: {unknown}")
+        implied_by = _with_nationals(nationals) | implied_by
         self._actions = [(a, _syllables(a)) for a in actions]
         self._qualifiers = [(q, _syllables(q)) for q in qualifiers]
         self._head_ends = [_syllables(w) for w in head_ends]
@@ -224,6 +257,7 @@ class VariantMarkers:
                 situations={
                     str(k): [str(w) for w in v] for k, v in data.get("situations", {}).items()
                 },
+                nationals=data.get("nationals"),
             )
         except FileNotFoundError as exc:
             raise ConfigurationError(f"variant markers {source} do not exist") from exc

@@ -57,9 +57,20 @@ def _place_tone_old_style(syllable: str) -> str:
     return unicodedata.normalize("NFC", rebuilt)
 
 
+def _toned(vowels: str) -> str:
+    return "".join(unicodedata.normalize("NFC", v + t) for v in vowels for t in sorted(_TONE_MARKS))
+
+
+# The only composed (NFC) words the convention can change: those that end in "o" before a toned
+# "a" or "e", or in "u" before a toned "y" ("hoà", "khoẻ", "thuỷ"). Looking for them alone
+# spares a call per word of every text cleaned, which costs a query milliseconds.
+_NEW_STYLE = re.compile(rf"[^\W\d_]*(?:[oO][{_toned('aAeE')}]|[uU][{_toned('yY')}])(?![^\W\d_])")
+
+
 def normalize_tone_marks(text: str) -> str:
     """Apply one tone-mark convention to every syllable (see ``_place_tone_old_style``)."""
-    return _WORD.sub(lambda m: _place_tone_old_style(m.group(0)), text)
+    words = _NEW_STYLE if unicodedata.is_normalized("NFC", text) else _WORD
+    return words.sub(lambda m: _place_tone_old_style(m.group(0)), text)
 
 
 def clean_text(text: str) -> str:

@@ -257,6 +257,49 @@ class TestQueries:
         assert "lại" not in variants.in_query(["xe bán phế liệu, tôi muốn trả lại biển số"]).surely
         assert "lại" in variants.in_query(["mất sổ đỏ, xin cấp lại"]).surely
 
+    @pytest.mark.parametrize(
+        "question",
+        [
+            "thẻ bhyt của e bị sai ngày sinh, muốn sửa lại thì nộp cho ai",
+            "sổ đỏ vẫn ghi số chứng minh cũ, có phải cập nhật lại không",
+            "bố tôi mất, để lại một căn nhà",
+            "quán đóng cửa mấy tháng rồi mở lại",
+        ],
+    )
+    def test_correcting_or_leaving_something_asks_for_no_reissue(
+        self, variants: VariantMarkers, question: str
+    ) -> None:
+        assert "lại" not in variants.in_query([question]).surely
+
+    @pytest.mark.parametrize(
+        "question",
+        [
+            "chồng e quốc tịch Hàn, bé mới sinh ở bệnh viện Từ Dũ",
+            "sắp kết hôn với vị hôn phu quốc tịch Pháp",
+            "công ty bảo lãnh một chuyên gia người Đức",
+            "bạn trai tôi người Philippines",
+            "vợ tôi là người Ấn Độ",
+        ],
+    )
+    def test_a_person_named_by_a_foreign_nationality_is_a_foreigner(
+        self, variants: VariantMarkers, question: str
+    ) -> None:
+        assert variants.in_query([question]).surely >= {"yếu tố nước ngoài", "người nước ngoài"}
+
+    @pytest.mark.parametrize(
+        "question",
+        [
+            "người anh trai tôi muốn làm khai sinh cho con",  # an elder brother
+            "tôi là người Thái ở Sơn La",  # a people of Viet Nam
+            "chồng Đức của tôi đi làm xa",  # a husband called Đức
+            "tôi mang quốc tịch Việt Nam",
+        ],
+    )
+    def test_a_people_that_is_also_a_word_needs_a_word_that_names_a_nationality(
+        self, variants: VariantMarkers, question: str
+    ) -> None:
+        assert not variants.in_query([question]).surely & {"yếu tố nước ngoài", "người nước ngoài"}
+
     def test_text_without_diacritics_only_may_say_a_marker(self, variants: VariantMarkers) -> None:
         said = variants.in_query(["bang lai xe"])  # "lái" or "lại": it cannot tell
         assert said.surely == set()
@@ -356,6 +399,29 @@ class TestLoad:
                     "qualifiers": [],
                     "head_ends": [],
                     "implied_by": {"bị mất": ["gia hạn"]},
+                }
+            ),
+            json.dumps(
+                {
+                    "actions": [],
+                    "qualifiers": ["người nước ngoài"],
+                    "head_ends": [],
+                    "implied_by": {},
+                    "nationals": {
+                        "implies": ["người nước ngoài"],
+                        "after": ["người"],
+                        "peoples": ["hàn"],
+                        "only_after": {"anh": ["quốc tịch"]},
+                    },
+                }
+            ),
+            json.dumps(
+                {
+                    "actions": [],
+                    "qualifiers": [],
+                    "head_ends": [],
+                    "implied_by": {},
+                    "nationals": {"implies": ["người nước ngoài"], "after": [], "peoples": []},
                 }
             ),
         ],

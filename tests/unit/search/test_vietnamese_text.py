@@ -23,6 +23,21 @@ class TestCleanText:
         assert normalize_tone_marks(new_style) == old_style
         assert normalize_tone_marks(old_style) == old_style
 
+    @pytest.mark.parametrize(
+        ("new_style", "old_style"),
+        [
+            ("HOÀ BÌNH", "HÒA BÌNH"),
+            ("Thuỷ lợi, xoá nợ", "Thủy lợi, xóa nợ"),
+            ("sức khoẻ.", "sức khỏe."),
+            ("hoà1", "hòa1"),
+        ],
+    )
+    def test_the_convention_holds_in_any_case_and_beside_punctuation(
+        self, new_style: str, old_style: str
+    ) -> None:
+        assert normalize_tone_marks(new_style) == old_style
+        assert clean_text(unicodedata.normalize("NFD", new_style)) == old_style
+
     @pytest.mark.parametrize("word", ["hoàng", "quý", "quả", "ngoài", "thuyết"])
     def test_unambiguous_syllables_are_left_alone(self, word: str) -> None:
         assert normalize_tone_marks(word) == word
