@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from typing import TYPE_CHECKING
 
 from search.embedders import DenseEmbedder, QueryBatcher, create_embedder
 from search.embedding_process import ProcessEmbedder
+from search.errors import IndexBackendError
 from search.index import HybridIndex, IndexFilter, open_index
 from search.index.published import PublishedIndex
 from search.query import QueryAnalyzer
@@ -112,6 +114,13 @@ class SearchEngine:
         # underthesea loads its segmentation model and imports its modules at the first call;
         # under load every request thread would wait on that import at once.
         engine.analyzer.sparse_vector(engine.analyzer.analyze("thủ tục cấp giấy khai sinh"))
+        started = time.perf_counter()
+        try:
+            titles = engine.retriever.read_names()
+        except IndexBackendError as exc:  # nothing published yet: queries read names as they come
+            logger.warning("names not read ahead: %s", exc)
+        else:
+            logger.info("read %d names in %.1f s", titles, time.perf_counter() - started)
         return engine
 
     def search(

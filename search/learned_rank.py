@@ -79,6 +79,11 @@ def _title(title: str) -> tuple[frozenset[str], float]:
     return _words(title), min(len(syllables(title)), _LONGEST_TITLE) / _LONGEST_TITLE
 
 
+def read_title(title: str) -> None:
+    """Work out once what ``features`` reads of a title, which its cache then holds."""
+    _title(title)
+
+
 def features(hits: Sequence[DocumentHit], query_text: str) -> list[list[float]]:
     """The feature rows (``FEATURES``) of ``hits``, in their order."""
     best = {

@@ -101,6 +101,9 @@ class HybridIndex(Protocol):
     def facet_counts(self) -> dict[str, dict[str, int]]:
         """For each of ``FACET_FIELDS``, how many documents hold each value, most first."""
 
+    def head_titles(self) -> set[str]:
+        """The titles of the documents' head chunks: the names a search ranks by."""
+
     def query_dense(
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None
     ) -> list[ScoredChunk]:

@@ -256,6 +256,9 @@ class PublishedIndex:
     def facet_counts(self) -> dict[str, dict[str, int]]:
         return self._refresh().facet_counts()
 
+    def head_titles(self) -> set[str]:
+        return self._refresh().head_titles()
+
     def query_dense(
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None
     ) -> list[ScoredChunk]:

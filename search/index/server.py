@@ -202,6 +202,12 @@ class ServerHybridIndex:
         records = self._scroll(heads, ["doc_id", *FACET_FIELDS])
         return tally_facets(record.payload or {} for record in records)
 
+    def head_titles(self) -> set[str]:
+        """The titles of the documents' head chunks: the names a search ranks by."""
+        heads = models.Filter(must=[_match_any("section", list(HEAD_SECTIONS))])
+        records = self._scroll(heads, ["title"])
+        return {str((record.payload or {}).get("title", "")) for record in records} - {""}
+
     def query_dense(
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None
     ) -> list[ScoredChunk]:

@@ -26,6 +26,7 @@ from search.index import (
     ServerHybridIndex,
     open_index,
 )
+from search.index.protocol import HEAD_SECTIONS
 from search.models import Chunk, IndexPoint, ScoredChunk, Section, SparseVector
 
 DENSE_SIZE = 4
@@ -494,6 +495,19 @@ class TestFilters:
         facets = filled.facet_counts()
 
         assert "Xuất nhập cảnh" not in facets["field"] and facets["agency"] == {}
+
+    def test_head_titles_are_the_titles_of_head_chunks(self, filled: HybridIndex) -> None:
+        heads = {p.chunk.title for p in corpus() if p.chunk.section in HEAD_SECTIONS}
+        assert heads and len(heads) < len(corpus())  # the corpus has chunks besides heads
+
+        assert filled.head_titles() == heads
+
+        filled.delete_document("procedure:1.001")
+        assert filled.head_titles() == {
+            p.chunk.title
+            for p in corpus()
+            if p.chunk.section in HEAD_SECTIONS and p.chunk.doc_id != "procedure:1.001"
+        }
 
 
 class TestDocuments:

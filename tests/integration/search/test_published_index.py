@@ -204,3 +204,26 @@ def test_a_writer_on_a_folder_it_cannot_write_says_so(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigurationError, match=f"cannot write to {tmp_path}, so no sync"):
         KnowledgeBase(settings, with_embedder=False)
+
+
+def test_a_reader_reads_every_name_before_its_first_query(tmp_path: Path) -> None:
+    from search.name_match import _name_pairs
+
+    dump = tmp_path / "dump.jsonl"
+    names = ["Đăng ký khai sinh", "Đăng ký lại khai sinh", "Đăng ký kết hôn"]
+    _write_dump(dump, [_record(f"1.00000{i}", name) for i, name in enumerate(names, 1)])
+    settings = Settings(data_dir=tmp_path / "var", embedder="none", procedure_dump=dump)
+    writer = KnowledgeBase(settings, with_embedder=False)
+    try:
+        _sync(settings, writer)
+    finally:
+        writer.close()
+    engine = SearchEngine.open(settings, with_embedder=False)
+    try:
+        read = _name_pairs.cache_info().misses
+        hits = engine.search("đăng ký khai sinh").hits
+        assert len(hits) > 1 and hits[0].code == "1.000001"
+        assert _name_pairs.cache_info().misses == read  # the names were read at start-up
+        assert engine.retriever.read_names() == len(names)
+    finally:
+        engine.close()
