@@ -265,7 +265,7 @@ class EdgeHybridIndex:
         """The titles of the documents' head chunks: the names a search ranks by."""
         heads = Filter(must=[_match_any("section", list(HEAD_SECTIONS))])
         records = self._scroll(heads, with_payload=["title"])
-        return {str((record.payload or {}).get("title", "")) for record in records} - {""}
+        return {str((record.payload or {}).get("title") or "") for record in records} - {""}
 
     def query_dense(
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None

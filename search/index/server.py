@@ -206,7 +206,7 @@ class ServerHybridIndex:
         """The titles of the documents' head chunks: the names a search ranks by."""
         heads = models.Filter(must=[_match_any("section", list(HEAD_SECTIONS))])
         records = self._scroll(heads, ["title"])
-        return {str((record.payload or {}).get("title", "")) for record in records} - {""}
+        return {str((record.payload or {}).get("title") or "") for record in records} - {""}
 
     def query_dense(
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None

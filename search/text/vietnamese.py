@@ -63,8 +63,11 @@ def _toned(vowels: str) -> str:
 
 # The only composed (NFC) words the convention can change: those that end in "o" before a toned
 # "a" or "e", or in "u" before a toned "y" ("hoà", "khoẻ", "thuỷ"). Looking for them alone
-# spares a call per word of every text cleaned, which costs a query milliseconds.
-_NEW_STYLE = re.compile(rf"[^\W\d_]*(?:[oO][{_toned('aAeE')}]|[uU][{_toned('yY')}])(?![^\W\d_])")
+# spares a call per word of every text cleaned, which costs a query milliseconds. A match
+# starts only at the start of a word: a long run of letters is not tried from each of them.
+_NEW_STYLE = re.compile(
+    rf"(?<![^\W\d_])[^\W\d_]*(?:[oO][{_toned('aAeE')}]|[uU][{_toned('yY')}])(?![^\W\d_])"
+)
 
 
 def normalize_tone_marks(text: str) -> str:

@@ -19,7 +19,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import ctypes
+import functools
 import itertools
+import os
 import re
 import secrets
 import signal
@@ -595,7 +597,7 @@ class ChannelWorker:
                 env=self.env,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                preexec_fn=_die_with_parent,
+                preexec_fn=functools.partial(_die_with_parent, os.getpid()),
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -639,14 +641,27 @@ class ChannelWorker:
             self.process.wait(timeout=10)
 
 
-def _die_with_parent() -> None:
+def _die_with_parent(parent: int) -> None:
     """In the child, before exec: Linux sends it SIGTERM when the test process dies, even by
     SIGKILL, so no worker outlives its run and takes the next run's tasks."""
-    if sys.platform == "linux":
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if _prctl is None:
+        return
+    if _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    if os.getppid() != parent:  # the run died before the signal was asked for
+        os._exit(1)
+
+
+def _find_prctl() -> Any:
+    """libc's prctl, looked up once here rather than in a forked child."""
+    if sys.platform != "linux":
+        return None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+    prctl.restype = ctypes.c_int
+    return prctl
 
 
 _PR_SET_PDEATHSIG = 1
+_prctl = _find_prctl()
 REPO_ROOT = Path(__file__).resolve().parents[2]

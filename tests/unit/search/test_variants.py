@@ -276,7 +276,7 @@ class TestQueries:
         [
             "chồng e quốc tịch Hàn, bé mới sinh ở bệnh viện Từ Dũ",
             "sắp kết hôn với vị hôn phu quốc tịch Pháp",
-            "công ty bảo lãnh một chuyên gia người Đức",
+            "công ty bảo lãnh một chuyên gia quốc tịch Đức",
             "bạn trai tôi người Philippines",
             "vợ tôi là người Ấn Độ",
         ],
@@ -292,6 +292,9 @@ class TestQueries:
             "người anh trai tôi muốn làm khai sinh cho con",  # an elder brother
             "tôi là người Thái ở Sơn La",  # a people of Viet Nam
             "chồng Đức của tôi đi làm xa",  # a husband called Đức
+            "tôi là người Đức Thọ",  # a district of Hà Tĩnh
+            "chồng Nhật của tôi",
+            "quốc tịch anh ấy là gì",  # his nationality
             "tôi mang quốc tịch Việt Nam",
         ],
     )
