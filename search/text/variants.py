@@ -198,11 +198,11 @@ class VariantMarkers:
             case it covers ("Cấp lại chứng chỉ … (trong trường hợp chứng chỉ bị mất …)" beside
             "… (trong trường hợp chứng chỉ cũ đã hết hạn …)"), each with the words a citizen
             says it in.
-        nationals: A foreign person named by nationality ("chồng tôi quốc tịch Hàn", "chuyên
-            gia người Đức"): ``peoples`` after any of ``after`` imply ``implies``, except that
-            a people in ``only_after`` follows only the words listed there ("người anh" is an
-            elder brother, "người Thái" a Vietnamese people). Phrases ``implied_by`` names
-            keep what it says of them.
+        nationals: A foreign person named by nationality ("chồng tôi quốc tịch Hàn", "vợ
+            tôi người Pháp"): ``peoples`` after any of ``after`` imply ``implies``, except that
+            a people in ``only_after`` follows only the words listed there ("người Đức Thọ" is
+            from a district of Hà Tĩnh, "chồng Nhật" may be a husband called Nhật). Phrases
+            ``implied_by`` names keep what it says of them.
     """
 
     def __init__(

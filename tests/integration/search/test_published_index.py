@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -40,10 +41,11 @@ def _sync(settings: Settings, kb: KnowledgeBase) -> None:
     assert report.status == "completed"
 
 
-def _synced_once(tmp_path: Path) -> Settings:
-    """A data directory synced from a one-procedure dump, its writer closed."""
+def _synced_once(tmp_path: Path, names: Sequence[str] = ("Đăng ký khai sinh",)) -> Settings:
+    """A data directory synced from a dump of procedures 1.000001, 1.000002, … named
+    ``names``, its writer closed."""
     dump = tmp_path / "dump.jsonl"
-    _write_dump(dump, [_record("1.000001", "Đăng ký khai sinh")])
+    _write_dump(dump, [_record(f"1.{i:06d}", name) for i, name in enumerate(names, 1)])
     settings = Settings(data_dir=tmp_path / "var", embedder="none", procedure_dump=dump)
     kb = KnowledgeBase(settings, with_embedder=False)
     try:
@@ -209,16 +211,8 @@ def test_a_writer_on_a_folder_it_cannot_write_says_so(tmp_path: Path) -> None:
 def test_a_reader_reads_every_name_before_its_first_query(tmp_path: Path) -> None:
     from search.name_match import _name_pairs
 
-    dump = tmp_path / "dump.jsonl"
     names = ["Đăng ký khai sinh", "Đăng ký lại khai sinh", "Đăng ký kết hôn"]
-    _write_dump(dump, [_record(f"1.00000{i}", name) for i, name in enumerate(names, 1)])
-    settings = Settings(data_dir=tmp_path / "var", embedder="none", procedure_dump=dump)
-    writer = KnowledgeBase(settings, with_embedder=False)
-    try:
-        _sync(settings, writer)
-    finally:
-        writer.close()
-    engine = SearchEngine.open(settings, with_embedder=False)
+    engine = SearchEngine.open(_synced_once(tmp_path, names), with_embedder=False)
     try:
         read = _name_pairs.cache_info().misses
         hits = engine.search("đăng ký khai sinh").hits
