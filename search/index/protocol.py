@@ -53,6 +53,11 @@ def tally_facets(payloads: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, i
     return counts
 
 
+def titles_of(payloads: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The titles in point payloads, empty ones left out."""
+    return {str(payload.get("title") or "") for payload in payloads} - {""}
+
+
 class IndexFilter(BaseModel):
     """Restrict a query to chunks whose payload matches every non-empty list (any value in it)."""
 

@@ -32,6 +32,7 @@ from search.index.protocol import (
     SPARSE_VECTOR,
     IndexFilter,
     tally_facets,
+    titles_of,
 )
 from search.models import Chunk, IndexPoint, ScoredChunk, SparseVector
 
@@ -198,15 +199,15 @@ class ServerHybridIndex:
 
     def facet_counts(self) -> dict[str, dict[str, int]]:
         """For each facet field, how many documents hold each value, most first."""
-        heads = models.Filter(must=[_match_any("section", list(HEAD_SECTIONS))])
-        records = self._scroll(heads, ["doc_id", *FACET_FIELDS])
-        return tally_facets(record.payload or {} for record in records)
+        return tally_facets(self._head_payloads(["doc_id", *FACET_FIELDS]))
 
     def head_titles(self) -> set[str]:
         """The titles of the documents' head chunks: the names a search ranks by."""
+        return titles_of(self._head_payloads(["title"]))
+
+    def _head_payloads(self, fields: list[str]) -> Iterator[dict[str, Any]]:
         heads = models.Filter(must=[_match_any("section", list(HEAD_SECTIONS))])
-        records = self._scroll(heads, ["title"])
-        return {str((record.payload or {}).get("title") or "") for record in records} - {""}
+        return (record.payload or {} for record in self._scroll(heads, fields))
 
     def query_dense(
         self, vector: Sequence[float], *, limit: int, query_filter: IndexFilter | None = None

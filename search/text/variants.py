@@ -120,12 +120,15 @@ def _names_applicant_at_home(item: Syllables) -> bool:
     return False
 
 
-def _with_nationals(nationals: dict[str, Any] | None) -> dict[str, list[str]]:
+def _with_nationals(nationals: dict[str, Any] | None, known: set[str]) -> dict[str, list[str]]:
     """The ``implied_by`` phrases of a ``nationals`` section: each people after each word
-    that may name a person by it."""
+    that may name a person by it. ``known`` are the markers it may imply."""
     if not nationals:
         return {}
     implies = [str(m) for m in nationals["implies"]]
+    unknown = sorted(set(implies) - known)
+    if unknown:
+        raise ValueError(f"nationals imply markers not among actions or qualifiers: {unknown}")
     after = [str(w) for w in nationals["after"]]
     only_after = {str(k): [str(w) for w in v] for k, v in nationals.get("only_after", {}).items()}
     peoples = [str(p) for p in nationals["peoples"]]
@@ -219,10 +222,7 @@ class VariantMarkers:
         unknown = sorted({m for marks in implied_by.values() for m in marks} - known)
         if unknown:
             raise ValueError(f"implied_by names markers not among actions or qualifiers: {unknown}")
-        unknown = sorted(set((nationals or {}).get("implies", [])) - known)
-        if unknown:
-            raise ValueError(f"nationals imply markers not among actions or qualifiers: {unknown}")
-        implied_by = _with_nationals(nationals) | implied_by
+        implied_by = _with_nationals(nationals, known) | implied_by
         self._actions = [(a, _syllables(a)) for a in actions]
         self._qualifiers = [(q, _syllables(q)) for q in qualifiers]
         self._head_ends = [_syllables(w) for w in head_ends]
