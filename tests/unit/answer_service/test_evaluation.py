@@ -19,6 +19,7 @@ from answer_service.evaluation import (
     SIXTH_TUNING_QUESTIONS,
     TENTH_TUNING_QUESTIONS,
     THIRD_TUNING_QUESTIONS,
+    THIRTEENTH_TUNING_QUESTIONS,
     TUNING_QUESTIONS,
     TWELFTH_TUNING_QUESTIONS,
     Question,
@@ -113,6 +114,7 @@ def test_each_tuning_set_gets_its_own_row_before_the_held_out_one() -> None:
         (TENTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
         (ELEVENTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
         (TWELFTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
+        (THIRTEENTH_TUNING_QUESTIONS, 120, {"formal", "colloquial", "unaccented", "chat"}),
     ],
 )
 def test_the_tuning_questions_are_well_formed(path: Path, count: int, styles: set[str]) -> None:

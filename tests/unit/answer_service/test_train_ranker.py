@@ -9,6 +9,7 @@ import pytest
 from answer_service.evaluation import (
     ELEVENTH_TUNING_QUESTIONS,
     HELDOUT_QUESTIONS,
+    THIRTEENTH_TUNING_QUESTIONS,
     TWELFTH_TUNING_QUESTIONS,
 )
 from answer_service.train_ranker import TRAINING_SETS, main, reciprocal_rank
@@ -26,6 +27,7 @@ def test_the_reciprocal_rank_reads_the_order_of_the_scores() -> None:
 def test_the_sets_that_measure_it_are_never_learnt_from() -> None:
     assert ELEVENTH_TUNING_QUESTIONS not in TRAINING_SETS
     assert TWELFTH_TUNING_QUESTIONS not in TRAINING_SETS
+    assert THIRTEENTH_TUNING_QUESTIONS not in TRAINING_SETS
     assert HELDOUT_QUESTIONS not in TRAINING_SETS
     assert all(path.exists() for path in TRAINING_SETS)
 
