@@ -50,6 +50,17 @@ _ASKED_ABOUT = re.compile(
     r"(?:gom(?:\s+co)?(?:\s+nhung)?(?:\s+gi)?|can(?:\s+nhung)?(?:\s+gi)?|gi|nao)"
     r")(?!\w)"
 )
+# Asking what it costs or how long it takes is asked of every procedure too, and its verbs are
+# words of names: "mất bao nhiêu tiền" put "Trình báo mất hộ chiếu" ahead of the passport itself,
+# read as the citizen having lost it. Folded, "mat tien" is also "mặt tiền" (a house's front),
+# so a span typed with diacritics counts only when its verb is "mất", "hết" or "tốn".
+_ASKED_COST = re.compile(
+    r"(?<!\w)(?:mat|het|ton)\s+(?:(?:khoang|tam|chung|co)\s+)?"
+    r"(?:bao\s+nhieu(?:\s+(?:tien|ngay|thang|tuan|thoi gian))?|bn|bao\s+lau"
+    r"|may\s+(?:ngay|hom|tuan|thang|buoi|tieng)|(?:le\s+)?phi)(?!\w)"
+    r"|(?<!\w)(?:mat|ton)\s+tien(?!\w)"
+)
+_COST_VERBS = frozenset({"mất", "hết", "tốn"})
 _ASKED_WEIGHT = 0.15
 """The weight of the words of what a question asks ("những giấy tờ gì") in the sparse vector:
 0 to 0.3 ranked alike on the dev and tuning questions, 0.6 (an expansion's) worse."""
@@ -63,7 +74,16 @@ def asked_about(text: str) -> list[tuple[int, int]]:
     folded = fold_accents(text).lower()
     if len(folded) != len(text):
         return []
-    return [m.span() for m in _ASKED_ABOUT.finditer(folded)]
+    spans = [m.span() for m in _ASKED_ABOUT.finditer(folded)]
+    for match in _ASKED_COST.finditer(folded):
+        verb = text[match.start() : match.start() + 3].lower()
+        if not has_diacritics(verb) or verb in _COST_VERBS:
+            spans.append(match.span())
+    kept: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if not kept or start >= kept[-1][1]:
+            kept.append((start, end))
+    return kept
 
 
 def split_asked(text: str) -> tuple[str, list[str]]:

@@ -197,6 +197,10 @@ class VariantMarkers:
         qualifiers: Marked qualifiers, looked for anywhere in a name outside parentheses.
         head_ends: Words that end the head of a name ("đối với", "cho", ...).
         implied_by: What a question says, mapped to the markers it implies.
+        loosely_implied_by: What a question says, mapped to markers it may imply: a name with
+            them pays nothing for leaving them unsaid, and no name pays for lacking them ("mất
+            hộ chiếu" may be said to report the loss or to get a new passport). Read also
+            without diacritics, as the markers are.
         situations: Situations that tell siblings of one base apart where the name states the
             case it covers ("Cấp lại chứng chỉ … (trong trường hợp chứng chỉ bị mất …)" beside
             "… (trong trường hợp chứng chỉ cũ đã hết hạn …)"), each with the words a citizen
@@ -217,11 +221,19 @@ class VariantMarkers:
         implied_by: dict[str, list[str]],
         situations: dict[str, list[str]] | None = None,
         nationals: dict[str, Any] | None = None,
+        loosely_implied_by: dict[str, list[str]] | None = None,
     ) -> None:
         known = set(actions) | set(qualifiers)
-        unknown = sorted({m for marks in implied_by.values() for m in marks} - known)
-        if unknown:
-            raise ValueError(f"implied_by names markers not among actions or qualifiers: {unknown}")
+        loosely_implied_by = loosely_implied_by or {}
+        for section, implied in (
+            ("implied_by", implied_by),
+            ("loosely_implied_by", loosely_implied_by),
+        ):
+            unknown = sorted({m for marks in implied.values() for m in marks} - known)
+            if unknown:
+                raise ValueError(
+                    f"{section} names markers not among actions or qualifiers: {unknown}"
+                )
         implied_by = _with_nationals(nationals, known) | implied_by
         self._actions = [(a, _syllables(a)) for a in actions]
         self._qualifiers = [(q, _syllables(q)) for q in qualifiers]
@@ -233,12 +245,16 @@ class VariantMarkers:
         self._accented = markers + self._triggers
         # Folded forms of the markers only: a folded trigger ("mat", "bo") says too much.
         self._folded = [(m, tuple(fold_accents(x) for x in s)) for m, s in markers]
+        self._loose = [(m, _syllables(t)) for t, ms in loosely_implied_by.items() for m in ms]
+        self._loose_folded = [(m, tuple(fold_accents(x) for x in s)) for m, s in self._loose]
         self._situations = [
             (situation, _syllables(word))
             for situation, words in (situations or {}).items()
             for word in [situation, *words]
         ]
-        self._longest = max((len(s) for _, s in self._accented + self._situations), default=1)
+        self._longest = max(
+            (len(s) for _, s in self._accented + self._situations + self._loose), default=1
+        )
         self.of_name = lru_cache(maxsize=_NAME_CACHE_SIZE)(self._of_name)
         self.situations_of = lru_cache(maxsize=_NAME_CACHE_SIZE)(self._situations_of)
         # The retriever reads a query's markers twice: in the name match and after the ranker.
@@ -258,6 +274,10 @@ class VariantMarkers:
                     str(k): [str(w) for w in v] for k, v in data.get("situations", {}).items()
                 },
                 nationals=data.get("nationals"),
+                loosely_implied_by={
+                    str(k): [str(m) for m in v]
+                    for k, v in data.get("loosely_implied_by", {}).items()
+                },
             )
         except FileNotFoundError as exc:
             raise ConfigurationError(f"variant markers {source} do not exist") from exc
@@ -354,6 +374,7 @@ class VariantMarkers:
             folded = tuple(fold_accents(s) for s in sylls)
             runs = _runs(folded, self._longest)
             maybe = _outermost(folded, [(m, s) for m, s in self._folded if s in runs])
+            maybe |= {m for m, s in self._loose_folded if s in runs}
             return frozenset(), frozenset(maybe), frozenset()
         runs = _runs(sylls, self._longest)
         surely = _outermost(
@@ -361,7 +382,8 @@ class VariantMarkers:
         )
         surely |= {m for m, s in self._triggers if s in runs}
         situations = frozenset(w for w, s in self._situations if s in runs)
-        return frozenset(surely), frozenset(), situations
+        loose = frozenset(m for m, s in self._loose if s in runs)
+        return frozenset(surely), loose, situations
 
     def _situations_of(self, name: str) -> frozenset[str]:
         """The situations a name states, in its parentheses too: "Cấp lại giấy phép (trong

@@ -311,8 +311,24 @@ class TestQueries:
         assert variants.in_query(["cap lai bang", "cấp lại bằng"]).surely == {"lại"}
 
     def test_situations_are_not_read_without_diacritics(self, variants: VariantMarkers) -> None:
-        # "bi mat" may be "bí mật" (a secret): a folded trigger would say too much.
-        assert variants.in_query(["bi mat so ho khau"]).maybe == set()
+        # "bi mat" may be "bí mật" (a secret): a folded trigger would say too much. A loose
+        # one may be read: it only spares a name the cost of leaving its marker unsaid.
+        said = variants.in_query(["bi mat so ho khau"])
+        assert said.surely == set()
+        assert said.maybe == {"trình báo"}
+
+    def test_a_loss_may_be_reported_or_replaced(self, variants: VariantMarkers) -> None:
+        report = "Trình báo mất hộ chiếu phổ thông (thực hiện tại cấp xã)"
+        issue = "Cấp hộ chiếu phổ thông ở trong nước (thực hiện tại cấp tỉnh)"
+        among = variants.of_name(report).markers
+        assert among == {"trình báo"}
+        first = variants.in_query(["làm hộ chiếu lần đầu cho con"])
+        assert variants.penalty(report, first, among) == (1, 0)
+        for lost in (["bị mất hộ chiếu ở quê"], ["toi lam mat ho chieu"]):
+            said = variants.in_query(lost)
+            assert "trình báo" not in said.surely
+            assert variants.penalty(report, said, among) == (0, 0), lost
+            assert variants.penalty(issue, said, among) == (0, 0), lost
 
     def test_unsaid_and_missing_are_counted(self, variants: VariantMarkers) -> None:
         plain = variants.in_query(["được cấp chứng chỉ hành nghề"])
@@ -425,6 +441,15 @@ class TestLoad:
                     "head_ends": [],
                     "implied_by": {},
                     "nationals": {"implies": ["người nước ngoài"], "after": [], "peoples": []},
+                }
+            ),
+            json.dumps(
+                {
+                    "actions": ["lại"],
+                    "qualifiers": [],
+                    "head_ends": [],
+                    "implied_by": {},
+                    "loosely_implied_by": {"mất": ["trình báo"]},
                 }
             ),
         ],

@@ -382,6 +382,12 @@ def test_what_the_citizen_already_holds_brings_no_meanings(text: str) -> None:
         ("đổi bằng lái xe cần giấy tờ gì, nộp ở đâu", "đổi bằng lái xe , nộp ở đâu"),
         ("chuyển hồ sơ học sinh sang trường khác", "chuyển hồ sơ học sinh sang trường khác"),
         ("nộp hồ sơ ở đâu", "nộp hồ sơ ở đâu"),
+        # What it costs and how long it takes are asked of every procedure as well.
+        ("làm hộ chiếu cho con mất bao nhiêu tiền", "làm hộ chiếu cho con"),
+        ("lam ho chieu het bao nhieu, mat may ngay", "lam ho chieu"),
+        ("đăng ký kết hôn có mất phí không", "đăng ký kết hôn có , không"),
+        # "mặt tiền" (a house's front) folds to the words of "mất tiền".
+        ("sửa lại mặt tiền nhà có mất tiền không", "sửa lại mặt tiền nhà có , không"),
     ],
 )
 def test_what_a_question_asks_of_a_procedure_is_not_what_it_names(text: str, left: str) -> None:
