@@ -115,6 +115,19 @@ class TestSynonymDictionary:
         assert expected in synonyms.expansions("làm sổ đỏ")
         assert expected not in synonyms.expansions("vẽ sơ đồ nhà")
 
+    def test_works_on_a_house_are_works_on_a_small_building(self) -> None:
+        synonyms = SynonymDictionary.load()
+        small = "công trình cấp III, cấp IV"
+        for text in (
+            "nhà tôi muốn nâng thêm một tầng và sửa lại mặt tiền",
+            "nha toi muon nang them 1 tang",
+        ):
+            expansions = synonyms.expansions(text)
+            assert small in expansions, text
+            assert "giấy phép xây dựng sửa chữa, cải tạo" in expansions, text
+        # Building a house is often only why land is converted or merged: no class of works.
+        assert small not in synonyms.expansions("gộp hai thửa đất để xây nhà")
+
     def test_a_term_is_found_with_its_abbreviations_spelled_out(self) -> None:
         synonyms = SynonymDictionary.load()
         # "mua bảo hiểm y tế" is an entry; the citizen wrote its last words as "bhyt".
