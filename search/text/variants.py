@@ -173,8 +173,8 @@ class QueryVariants:
     Attributes:
         surely: Said with diacritics, as typed or as restored: a name without them is a
             worse match.
-        maybe: ``surely`` and what the question may say when read without diacritics: a name
-            with none of them costs nothing.
+        maybe: ``surely``, what the question may say when read without diacritics, and what
+            it loosely implies (``loosely_implied_by``): a name with none of them costs nothing.
         situations: The situations the question says, with diacritics (``situations_of``).
     """
 
